@@ -1,0 +1,259 @@
+//! Layering: the TOML file, then `MTL_` environment variables, then `--set`
+//! arguments, each overriding the one before (figment), then validation.
+
+use super::ExperimentConfig;
+use crate::error::{Error, Result};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use std::path::Path;
+
+/// Reads, layers and validates an experiment file.
+///
+/// `overrides` are `dotted.key=value` strings; the value is read as TOML
+/// (`3`, `1e-3`, `"adam"`, `[1, 2]`) and falls back to a plain string.
+/// A key may pass through a list by index (`trunk.layers.0.out_channels`)
+/// or, for `tasks`, by the task's name (`tasks.digit.weight`).
+pub fn load(path: &Path, overrides: &[String]) -> Result<ExperimentConfig> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::config(&file, format!("cannot read the experiment file: {e}")))?;
+    // Parse once on our own for syntax errors: toml's messages carry line and column.
+    text.parse::<toml::Table>()
+        .map_err(|e| Error::config(&file, format!("TOML syntax error: {}", e.to_string().trim_end())))?;
+
+    let mut figment = Figment::from(Toml::string(&text))
+        .merge(Env::prefixed("MTL_").split("__"));
+    for raw in overrides {
+        figment = apply_override(figment, raw)?;
+    }
+    let config: ExperimentConfig = figment
+        .extract()
+        .map_err(|e| describe_figment_error(&file, e, &text))?;
+    super::validate::validate(&config).map_err(|m| Error::config(&file, m))?;
+    Ok(config)
+}
+
+fn apply_override(figment: Figment, raw: &str) -> Result<Figment> {
+    let bad = |m: String| Error::config("--set", format!("`{raw}`: {m}"));
+    let (key, value) = raw
+        .split_once('=')
+        .ok_or_else(|| bad("expected `dotted.key=value`".into()))?;
+    let key = key.trim();
+    let value = parse_value(value.trim());
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(bad("the key has an empty part".into()));
+    }
+    // Walk down while the path only crosses tables: figment merges those by key.
+    // From the first list on, rebuild that whole list and merge it as one value.
+    let current: toml::Value = figment
+        .extract::<toml::Value>()
+        .unwrap_or(toml::Value::Table(Default::default()));
+    let mut node = &current;
+    for (depth, part) in parts.iter().enumerate() {
+        match node {
+            toml::Value::Table(t) => match t.get(*part) {
+                Some(child @ toml::Value::Array(_)) if depth + 1 < parts.len() => {
+                    let mut list = child.clone();
+                    set_in(&mut list, &parts[depth + 1..], value).map_err(bad)?;
+                    let prefix = parts[..=depth].join(".");
+                    return Ok(figment.merge(Serialized::default(&prefix, list)));
+                }
+                Some(child) => node = child,
+                None => break,
+            },
+            _ => break,
+        }
+    }
+    Ok(figment.merge(Serialized::default(key, value)))
+}
+
+/// Sets `path` inside `node`; list elements are found by index or by `name`.
+fn set_in(node: &mut toml::Value, path: &[&str], value: toml::Value) -> Result<(), String> {
+    let Some((head, rest)) = path.split_first() else {
+        *node = value;
+        return Ok(());
+    };
+    let child = match node {
+        toml::Value::Array(items) => {
+            let len = items.len();
+            let found = match head.parse::<usize>() {
+                Ok(i) => items.get_mut(i),
+                Err(_) => items
+                    .iter_mut()
+                    .find(|it| it.get("name").and_then(|n| n.as_str()) == Some(*head)),
+            };
+            found.ok_or_else(|| {
+                format!("no list element `{head}` (use an index 0..{len} or a task name)")
+            })?
+        }
+        toml::Value::Table(t) => {
+            if rest.is_empty() {
+                t.insert(head.to_string(), value);
+                return Ok(());
+            }
+            t.entry(head.to_string())
+                .or_insert_with(|| toml::Value::Table(Default::default()))
+        }
+        _ => return Err(format!("`{head}` is inside a value that is not a table or list")),
+    };
+    set_in(child, rest, value)
+}
+
+fn parse_value(raw: &str) -> toml::Value {
+    format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+}
+
+/// Turns figment's error into one line: file, key, what was found, what was expected.
+fn describe_figment_error(file: &str, err: figment::Error, text: &str) -> Error {
+    use figment::error::Kind;
+    let source = match err.metadata.as_ref().map(|m| m.name.to_string()) {
+        Some(name) if name.contains("environment") => "environment (MTL_*)".to_string(),
+        Some(name) if name.contains("Serialized") || name.contains("Default") => {
+            "--set".to_string()
+        }
+        _ => file.to_string(),
+    };
+    let key = describe_path(&err.path, text);
+    let message = match &err.kind {
+        Kind::UnknownField(field, expected) => {
+            let suggestion = closest(field, expected)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            format!(
+                "unknown key `{field}`{} (expected one of {}){suggestion}",
+                in_key(&key),
+                list(expected)
+            )
+        }
+        Kind::UnknownVariant(found, expected) => {
+            let suggestion = closest(found, expected)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            format!(
+                "unknown value `{found}`{}: expected one of {}{suggestion}",
+                in_key(&key),
+                list(expected)
+            )
+        }
+        Kind::MissingField(field) => {
+            format!("missing key `{field}`{}", in_key(&key))
+        }
+        Kind::InvalidType(found, expected) => {
+            format!("key `{key}`: found {found}, expected {expected}")
+        }
+        Kind::InvalidValue(found, expected) => {
+            format!("key `{key}`: invalid value {found}, expected {expected}")
+        }
+        Kind::InvalidLength(len, expected) => {
+            format!("key `{key}`: {len} elements, expected {expected}")
+        }
+        Kind::Message(m) => {
+            let m = if m.contains("did not match any variant of untagged enum Padding") {
+                "expected \"valid\", \"same\" or a number of pixels".to_string()
+            } else if m.contains("untagged enum SplitAmount") {
+                "expected a count (integer) or a fraction (float)".to_string()
+            } else {
+                m.clone()
+            };
+            if key.is_empty() {
+                m
+            } else {
+                format!("key `{key}`: {m}")
+            }
+        }
+        other => format!("key `{key}`: {other}"),
+    };
+    Error::config(source, message)
+}
+
+fn in_key(key: &str) -> String {
+    if key.is_empty() {
+        " at the top level".into()
+    } else {
+        format!(" in `{key}`")
+    }
+}
+
+/// `tasks.1.kind` reads better as `tasks[1] (parity).kind`.
+fn describe_path(path: &[String], text: &str) -> String {
+    let mut out = String::new();
+    let parsed = text.parse::<toml::Table>().ok();
+    let mut node: Option<toml::Value> = parsed.map(toml::Value::Table);
+    for part in path {
+        let next = node.as_ref().and_then(|n| match (n, part.parse::<usize>()) {
+            (toml::Value::Array(a), Ok(i)) => a.get(i).cloned(),
+            (toml::Value::Table(t), _) => t.get(part).cloned(),
+            _ => None,
+        });
+        if let Ok(i) = part.parse::<usize>() {
+            out.push_str(&format!("[{i}]"));
+            if let Some(name) = next.as_ref().and_then(|n| n.get("name")).and_then(|n| n.as_str()) {
+                out.push_str(&format!(" ({name})"));
+            }
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(part);
+        }
+        node = next;
+    }
+    out
+}
+
+fn list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The expected name nearest to a misspelt one, if any is near.
+pub(crate) fn closest<'a>(found: &str, expected: &[&'a str]) -> Option<&'a str> {
+    expected
+        .iter()
+        .map(|e| (strsim::damerau_levenshtein(found, e), *e))
+        .filter(|(d, e)| *d <= 2.max(e.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, e)| e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_the_nearest_key() {
+        assert_eq!(closest("epochz", &["epochs", "batch_size"]), Some("epochs"));
+        assert_eq!(closest("zzzzzz", &["epochs", "batch_size"]), None);
+    }
+
+    #[test]
+    fn override_values_are_read_as_toml() {
+        assert_eq!(parse_value("3"), toml::Value::Integer(3));
+        assert_eq!(parse_value("1e-3"), toml::Value::Float(1e-3));
+        assert_eq!(parse_value("adam"), toml::Value::String("adam".into()));
+        assert_eq!(parse_value("\"adam\""), toml::Value::String("adam".into()));
+    }
+
+    #[test]
+    fn set_reaches_into_lists_by_index_and_name() {
+        let mut tasks: toml::Value = toml::from_str::<toml::Table>(
+            "t = [{ name = \"digit\", weight = 1.0 }, { name = \"parity\", weight = 1.0 }]",
+        )
+        .unwrap()
+        .remove("t")
+        .unwrap();
+        set_in(&mut tasks, &["parity", "weight"], toml::Value::Float(2.0)).unwrap();
+        set_in(&mut tasks, &["0", "weight"], toml::Value::Float(3.0)).unwrap();
+        assert_eq!(tasks[1]["weight"].as_float(), Some(2.0));
+        assert_eq!(tasks[0]["weight"].as_float(), Some(3.0));
+        assert!(set_in(&mut tasks, &["nope", "weight"], toml::Value::Float(1.0)).is_err());
+    }
+}

@@ -1,0 +1,367 @@
+//! The experiment file, as typed configuration.
+//!
+//! Every section rejects unknown keys. Defaults are the ones an ML
+//! researcher would expect (PyTorch's optimizer defaults, baselines on).
+//! `docs/config.md` documents each key; keep the two in step.
+
+mod layer;
+mod load;
+mod validate;
+
+pub use layer::{layer_padding, LayerConfig, Padding, PaddingName};
+pub use load::load;
+pub(crate) use load::closest as closest_name;
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A whole experiment file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentConfig {
+    pub experiment: ExperimentSection,
+    pub data: DataConfig,
+    pub trunk: TrunkConfig,
+    pub tasks: Vec<TaskConfig>,
+    #[serde(default)]
+    pub weighting: WeightingConfig,
+    #[serde(default)]
+    pub train: TrainConfig,
+    #[serde(default)]
+    pub baselines: BaselinesConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentSection {
+    /// Names the folder under `output_dir`.
+    pub name: String,
+    /// Seeds the split, the initialisation, the batch order and dropout.
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default = "default_output_dir")]
+    pub output_dir: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+fn default_output_dir() -> PathBuf {
+    PathBuf::from("runs")
+}
+
+/// Where the samples come from. Paths are relative to the working directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "format", rename_all = "lowercase", deny_unknown_fields)]
+pub enum DataConfig {
+    /// MNIST-style IDX files, gzipped or plain. The label column is `label`.
+    Idx {
+        images: PathBuf,
+        labels: PathBuf,
+        /// A separate test set (e.g. MNIST's official one); then `split.test` is not used.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        test_images: Option<PathBuf>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        test_labels: Option<PathBuf>,
+        #[serde(default = "InputScale::unit")]
+        scale: InputScale,
+        #[serde(default)]
+        split: SplitConfig,
+    },
+    /// A CSV file with a header row; every value numeric.
+    Csv {
+        path: PathBuf,
+        /// Input columns. Default: every column that no task reads and `drop` does not name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        features: Option<Vec<String>>,
+        #[serde(default)]
+        drop: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        test_path: Option<PathBuf>,
+        #[serde(default = "InputScale::standardize")]
+        scale: InputScale,
+        #[serde(default)]
+        split: SplitConfig,
+    },
+}
+
+impl DataConfig {
+    pub fn split(&self) -> &SplitConfig {
+        match self {
+            DataConfig::Idx { split, .. } | DataConfig::Csv { split, .. } => split,
+        }
+    }
+    pub fn scale(&self) -> InputScale {
+        match self {
+            DataConfig::Idx { scale, .. } | DataConfig::Csv { scale, .. } => *scale,
+        }
+    }
+    pub fn has_test_file(&self) -> bool {
+        match self {
+            DataConfig::Idx { test_images, .. } => test_images.is_some(),
+            DataConfig::Csv { test_path, .. } => test_path.is_some(),
+        }
+    }
+}
+
+/// How raw input values are scaled before training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputScale {
+    /// As stored.
+    None,
+    /// Divided by 255 (8-bit pixels to [0, 1]).
+    Unit,
+    /// Each feature to mean 0, std 1 with statistics of the training split only.
+    Standardize,
+}
+
+impl InputScale {
+    fn unit() -> Self {
+        InputScale::Unit
+    }
+    fn standardize() -> Self {
+        InputScale::Standardize
+    }
+}
+
+/// Sizes of the validation and test splits: an integer is a count, a float a fraction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitConfig {
+    #[serde(default = "SplitAmount::tenth")]
+    pub validation: SplitAmount,
+    #[serde(default = "SplitAmount::tenth")]
+    pub test: SplitAmount,
+}
+
+impl Default for SplitConfig {
+    fn default() -> Self {
+        SplitConfig {
+            validation: SplitAmount::tenth(),
+            test: SplitAmount::tenth(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SplitAmount {
+    Count(usize),
+    Fraction(f64),
+}
+
+impl SplitAmount {
+    fn tenth() -> Self {
+        SplitAmount::Fraction(0.1)
+    }
+    /// The number of samples this amount takes out of `n`.
+    pub fn of(&self, n: usize) -> usize {
+        match *self {
+            SplitAmount::Count(c) => c,
+            SplitAmount::Fraction(f) => (f * n as f64).round() as usize,
+        }
+    }
+}
+
+/// The shared layers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrunkConfig {
+    /// Shape of one sample, e.g. `[1, 28, 28]` or `[3]`. Default: the data's own shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Vec<usize>>,
+    pub layers: Vec<LayerConfig>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskKind {
+    /// Softmax cross-entropy over `classes` logits.
+    Classification,
+    /// Binary cross-entropy with one logit; labels 0 or 1.
+    Binary,
+    /// Mean squared error on one output.
+    Regression,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricName {
+    Accuracy,
+    MacroF1,
+    Rmse,
+    Mae,
+    R2,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskConfig {
+    pub name: String,
+    pub kind: TaskKind,
+    /// The data column the targets come from (`label` for IDX files).
+    pub label: String,
+    /// Number of classes = head size (classification only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<usize>,
+    /// Target = `map[value]` for an integer-valued column (e.g. parity from the digit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map: Option<Vec<f64>>,
+    /// Loss weight under `weighting.strategy = "fixed"`.
+    #[serde(default = "one")]
+    pub weight: f64,
+    /// The headline metric: used in Δm and the summary. Default: accuracy or rmse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<MetricName>,
+    /// Regression only: train on targets standardised with training statistics
+    /// (metrics are always reported in the original units).
+    #[serde(default = "yes")]
+    pub standardize: bool,
+}
+
+impl TaskConfig {
+    /// Number of outputs of this task's head.
+    pub fn head_size(&self) -> usize {
+        match self.kind {
+            TaskKind::Classification => self.classes.unwrap_or(0),
+            TaskKind::Binary | TaskKind::Regression => 1,
+        }
+    }
+    pub fn metric(&self) -> MetricName {
+        self.metric.unwrap_or(match self.kind {
+            TaskKind::Classification | TaskKind::Binary => MetricName::Accuracy,
+            TaskKind::Regression => MetricName::Rmse,
+        })
+    }
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn yes() -> bool {
+    true
+}
+
+/// How the task losses are combined.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "strategy", rename_all = "lowercase", deny_unknown_fields)]
+pub enum WeightingConfig {
+    /// Σ w_i L_i with each task's `weight`.
+    Fixed {},
+}
+
+impl Default for WeightingConfig {
+    fn default() -> Self {
+        WeightingConfig::Fixed {}
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    #[serde(default)]
+    pub optimizer: OptimizerConfig,
+    /// Which epoch's test numbers are reported.
+    #[serde(default)]
+    pub select: Selection,
+    /// Compute threads; 0 = all cores.
+    #[serde(default)]
+    pub threads: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: default_epochs(),
+            batch_size: default_batch_size(),
+            optimizer: OptimizerConfig::default(),
+            select: Selection::default(),
+            threads: 0,
+        }
+    }
+}
+
+fn default_epochs() -> usize {
+    10
+}
+fn default_batch_size() -> usize {
+    32
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Selection {
+    /// The epoch with the lowest validation loss (unweighted sum over the model's tasks).
+    #[default]
+    ValLoss,
+    /// The last epoch.
+    Last,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum OptimizerConfig {
+    Adam {
+        #[serde(default = "adam_lr")]
+        lr: f64,
+        #[serde(default = "adam_betas")]
+        betas: [f64; 2],
+        #[serde(default = "adam_eps")]
+        eps: f64,
+        /// L2 penalty added to the gradient (PyTorch's `Adam(weight_decay=…)`).
+        #[serde(default)]
+        weight_decay: f64,
+    },
+    Sgd {
+        #[serde(default = "sgd_lr")]
+        lr: f64,
+        #[serde(default)]
+        momentum: f64,
+        #[serde(default)]
+        nesterov: bool,
+        #[serde(default)]
+        weight_decay: f64,
+    },
+}
+
+impl Default for OptimizerConfig {
+    fn default() -> Self {
+        OptimizerConfig::Adam {
+            lr: adam_lr(),
+            betas: adam_betas(),
+            eps: adam_eps(),
+            weight_decay: 0.0,
+        }
+    }
+}
+
+fn adam_lr() -> f64 {
+    1e-3
+}
+fn adam_betas() -> [f64; 2] {
+    [0.9, 0.999]
+}
+fn adam_eps() -> f64 {
+    1e-8
+}
+fn sgd_lr() -> f64 {
+    0.01
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselinesConfig {
+    /// Train one single-task model per task (same trunk, data, budget, seed).
+    #[serde(default = "yes")]
+    pub single_task: bool,
+}
+
+impl Default for BaselinesConfig {
+    fn default() -> Self {
+        BaselinesConfig { single_task: true }
+    }
+}

@@ -1,0 +1,156 @@
+//! Checks that need no data: value ranges and combinations of keys.
+//! Shape checks live in `plan::shapes`, data checks in `data`.
+
+use super::{
+    DataConfig, ExperimentConfig, LayerConfig, MetricName, OptimizerConfig, SplitAmount, TaskKind,
+};
+
+pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
+    if c.experiment.name.trim().is_empty() {
+        return Err("key `experiment.name`: must not be empty".into());
+    }
+    if c.experiment.name.contains(['/', '\\']) {
+        return Err(format!(
+            "key `experiment.name`: `{}` names a folder and must not contain `/`",
+            c.experiment.name
+        ));
+    }
+    if c.tasks.is_empty() {
+        return Err("no `[[tasks]]`: an experiment needs at least one task".into());
+    }
+    for (i, t) in c.tasks.iter().enumerate() {
+        let at = format!("tasks[{i}] ({})", t.name);
+        if t.name.trim().is_empty() {
+            return Err(format!("key `tasks[{i}].name`: must not be empty"));
+        }
+        if c.tasks[..i].iter().any(|o| o.name == t.name) {
+            return Err(format!("key `{at}.name`: task `{}` is declared twice", t.name));
+        }
+        match (t.kind, t.classes) {
+            (TaskKind::Classification, None) => {
+                return Err(format!(
+                    "missing key `classes` in `{at}`: a classification task needs its number of classes (the head size)"
+                ))
+            }
+            (TaskKind::Classification, Some(k)) if k < 2 => {
+                return Err(format!("key `{at}.classes`: {k}, expected at least 2"))
+            }
+            (TaskKind::Binary | TaskKind::Regression, Some(k)) => {
+                return Err(format!(
+                    "key `{at}.classes`: {k}, but a {:?} task has one output; remove the key",
+                    t.kind
+                ))
+            }
+            _ => {}
+        }
+        let metric = t.metric();
+        let fits = match t.kind {
+            TaskKind::Classification | TaskKind::Binary => {
+                matches!(metric, MetricName::Accuracy | MetricName::MacroF1)
+            }
+            TaskKind::Regression => matches!(metric, MetricName::Rmse | MetricName::Mae | MetricName::R2),
+        };
+        if !fits {
+            return Err(format!(
+                "key `{at}.metric`: {metric:?} does not apply to a {:?} task (expected {})",
+                t.kind,
+                if t.kind == TaskKind::Regression {
+                    "`rmse`, `mae` or `r2`"
+                } else {
+                    "`accuracy` or `macro_f1`"
+                }
+            )
+            .to_lowercase());
+        }
+        if !(t.weight.is_finite() && t.weight >= 0.0) {
+            return Err(format!("key `{at}.weight`: {}, expected a number ≥ 0", t.weight));
+        }
+        if let Some(map) = &t.map {
+            if map.is_empty() {
+                return Err(format!("key `{at}.map`: empty, expected one target per label value"));
+            }
+        }
+    }
+    if c.train.epochs == 0 {
+        return Err("key `train.epochs`: 0, expected at least 1".into());
+    }
+    if c.train.batch_size == 0 {
+        return Err("key `train.batch_size`: 0, expected at least 1".into());
+    }
+    match c.train.optimizer {
+        OptimizerConfig::Adam {
+            lr, betas, eps, weight_decay,
+        } => {
+            positive("train.optimizer.lr", lr)?;
+            positive("train.optimizer.eps", eps)?;
+            for (i, b) in betas.iter().enumerate() {
+                if !(0.0..1.0).contains(b) {
+                    return Err(format!("key `train.optimizer.betas[{i}]`: {b}, expected 0 ≤ beta < 1"));
+                }
+            }
+            non_negative("train.optimizer.weight_decay", weight_decay)?;
+        }
+        OptimizerConfig::Sgd {
+            lr, momentum, weight_decay, nesterov,
+        } => {
+            positive("train.optimizer.lr", lr)?;
+            non_negative("train.optimizer.momentum", momentum)?;
+            non_negative("train.optimizer.weight_decay", weight_decay)?;
+            if nesterov && momentum <= 0.0 {
+                return Err("key `train.optimizer.nesterov`: true needs `momentum` > 0".into());
+            }
+        }
+    }
+    for (i, layer) in c.trunk.layers.iter().enumerate() {
+        let at = format!("trunk.layers[{i}] ({})", layer.kind());
+        match *layer {
+            LayerConfig::Dropout { p } if !(0.0..1.0).contains(&p) => {
+                return Err(format!("key `{at}.p`: {p}, expected 0 ≤ p < 1"))
+            }
+            LayerConfig::Linear { out: 0 } => return Err(format!("key `{at}.out`: 0, expected at least 1")),
+            LayerConfig::Conv2d { out_channels, kernel, stride, .. } => {
+                for (k, v) in [("out_channels", out_channels), ("kernel", kernel), ("stride", stride)] {
+                    if v == 0 {
+                        return Err(format!("key `{at}.{k}`: 0, expected at least 1"));
+                    }
+                }
+            }
+            LayerConfig::Maxpool2d { size, stride } => {
+                if size == 0 || stride == Some(0) {
+                    return Err(format!("key `{at}`: size and stride must be at least 1"));
+                }
+            }
+            _ => {}
+        }
+    }
+    let split = c.data.split();
+    for (k, v) in [("validation", split.validation), ("test", split.test)] {
+        if let SplitAmount::Fraction(f) = v {
+            if !(0.0..1.0).contains(&f) {
+                return Err(format!("key `data.split.{k}`: {f}, expected a fraction in [0, 1) or a count"));
+            }
+        }
+    }
+    if let DataConfig::Idx { test_images, test_labels, .. } = &c.data {
+        if test_images.is_some() != test_labels.is_some() {
+            return Err("keys `data.test_images` and `data.test_labels`: give both or neither".into());
+        }
+    }
+    Ok(())
+}
+
+fn positive(key: &str, v: f64) -> Result<(), String> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(format!("key `{key}`: {v}, expected a number > 0"))
+    }
+}
+
+fn non_negative(key: &str, v: f64) -> Result<(), String> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!("key `{key}`: {v}, expected a number ≥ 0"))
+    }
+}

@@ -1,0 +1,162 @@
+//! Each task's targets, derived from a label column (through `map` if given)
+//! and checked against the task: class labels must fit the head.
+
+use super::RawData;
+use crate::config::{ExperimentConfig, TaskConfig, TaskKind};
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// Targets of one task for the rows of one split.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Targets {
+    /// Class indices (classification) or 0/1 (binary).
+    Classes(Vec<usize>),
+    /// Regression targets, standardised if the task asks for it.
+    Values(Vec<f32>),
+}
+
+/// `original = value * std + mean`; identity for classification tasks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TargetScale {
+    pub mean: f64,
+    pub std: f64,
+}
+
+impl TargetScale {
+    pub const IDENTITY: TargetScale = TargetScale { mean: 0.0, std: 1.0 };
+    pub fn restore(&self, v: f32) -> f64 {
+        f64::from(v) * self.std + self.mean
+    }
+}
+
+fn column<'a>(raw: &'a RawData, task: &TaskConfig) -> &'a [f64] {
+    // `load_raw` checked every label column exists.
+    &raw.columns.iter().find(|(n, _)| *n == task.label).unwrap().1
+}
+
+/// The task's target for each row, before any scaling.
+fn raw_targets(task_index: usize, task: &TaskConfig, raw: &RawData, rows: &[usize], source: &Path) -> Result<Vec<f64>> {
+    let at = format!("tasks[{task_index}] ({})", task.name);
+    let col = column(raw, task);
+    let mut out = Vec::with_capacity(rows.len());
+    if let Some(map) = &task.map {
+        // The map must cover exactly the label values present: 0..=max.
+        let max = col.iter().cloned().fold(f64::MIN, f64::max);
+        for &v in col {
+            if v < 0.0 || v.fract() != 0.0 {
+                return Err(Error::data(
+                    source,
+                    format!("key `{at}.map`: column `{}` holds {v}, but a map needs labels 0, 1, 2, …", task.label),
+                ));
+            }
+        }
+        let needed = max as usize + 1;
+        if map.len() != needed {
+            return Err(Error::data(
+                source,
+                format!(
+                    "key `{at}.map`: {} entries, but column `{}` holds values 0..={}: expected {needed} entries, one per value",
+                    map.len(),
+                    task.label,
+                    max as usize
+                ),
+            ));
+        }
+        out.extend(rows.iter().map(|&r| map[col[r] as usize]));
+    } else {
+        out.extend(rows.iter().map(|&r| col[r]));
+    }
+    Ok(out)
+}
+
+fn check_classes(task_index: usize, task: &TaskConfig, values: &[f64], source: &Path) -> Result<Vec<usize>> {
+    let at = format!("tasks[{task_index}] ({})", task.name);
+    let limit = match task.kind {
+        TaskKind::Binary => 2,
+        _ => task.head_size(),
+    };
+    let origin = if task.map.is_some() { "`map` gives" } else { "the data holds" };
+    values
+        .iter()
+        .map(|&v| {
+            if v < 0.0 || v.fract() != 0.0 {
+                Err(Error::data(
+                    source,
+                    format!("task `{}`: {origin} the label {v} (column `{}`), but {:?} labels must be integers 0..{}", task.name, task.label, task.kind, limit - 1).to_string(),
+                ))
+            } else if v as usize >= limit {
+                let expected = match task.kind {
+                    TaskKind::Binary => "binary labels must be 0 or 1".to_string(),
+                    _ => format!("the head has `classes = {limit}`, so labels must be 0..={}; set `{at}.classes` to at least {}", limit - 1, v as usize + 1),
+                };
+                Err(Error::data(
+                    source,
+                    format!("task `{}`: {origin} the label {v} (column `{}`), but {expected}", task.name, task.label),
+                ))
+            } else {
+                Ok(v as usize)
+            }
+        })
+        .collect()
+}
+
+/// Targets of the training rows, and the scales later splits reuse.
+pub(super) fn derive_all(
+    config: &ExperimentConfig,
+    raw: &RawData,
+    rows: &[usize],
+    source: &Path,
+) -> Result<(Vec<Targets>, Vec<TargetScale>)> {
+    let mut scales = Vec::new();
+    for (i, task) in config.tasks.iter().enumerate() {
+        let scale = if task.kind == TaskKind::Regression && task.standardize {
+            let v = raw_targets(i, task, raw, rows, source)?;
+            let n = v.len().max(1) as f64;
+            let mean = v.iter().sum::<f64>() / n;
+            let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+            TargetScale {
+                mean,
+                std: if var > 1e-24 { var.sqrt() } else { 1.0 },
+            }
+        } else {
+            TargetScale::IDENTITY
+        };
+        scales.push(scale);
+    }
+    let targets = derive_with(config, raw, rows, &scales, source)?;
+    Ok((targets, scales))
+}
+
+/// Targets of `rows`, scaled with the training split's `scales`.
+pub(super) fn derive_with(
+    config: &ExperimentConfig,
+    raw: &RawData,
+    rows: &[usize],
+    scales: &[TargetScale],
+    source: &Path,
+) -> Result<Vec<Targets>> {
+    config
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, task)| {
+            // Check every row of the file, not only this split's, so a bad label is found at once.
+            let all: Vec<usize> = (0..raw.len).collect();
+            let all_values = raw_targets(i, task, raw, &all, source)?;
+            let values: Vec<f64> = rows.iter().map(|&r| all_values[r]).collect();
+            Ok(match task.kind {
+                TaskKind::Classification | TaskKind::Binary => {
+                    check_classes(i, task, &all_values, source)?;
+                    Targets::Classes(values.iter().map(|&v| v as usize).collect())
+                }
+                TaskKind::Regression => {
+                    if let Some(bad) = all_values.iter().find(|v| !v.is_finite()) {
+                        return Err(Error::data(source, format!("task `{}`: target {bad} in column `{}` is not a finite number", task.name, task.label)));
+                    }
+                    let s = scales[i];
+                    Targets::Values(values.iter().map(|&v| ((v - s.mean) / s.std) as f32).collect())
+                }
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,16 @@
+//! mtl: declarative multi-task-learning experiments.
+//!
+//! The pipeline runs one way, one module per stage:
+//! `config` (TOML → typed, layered, validated) → `plan` (models to train,
+//! static shapes) → `data` (load, split, scale, batch) → `model` (trunk and
+//! heads on dfdx) → `train` (optimizer, weighting strategy, evaluation) →
+//! `results` (CSV files, comparison with the single-task baselines).
+//! `src/bin/mtl-run.rs` is a thin shell over [`run`].
+
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod model;
+pub mod plan;
+
+pub use error::{Error, Result};

@@ -1,0 +1,313 @@
+//! 2-D convolution on the CPU as a dfdx operation with its own kernel.
+//!
+//! dfdx 0.13's `conv2d` needs its `nightly` feature, so this layer runs its
+//! own kernel and records its own backward on dfdx's tape
+//! (`Tape::add_backward_op`): forward unfolds each image into columns
+//! (im2col) and multiplies by the weight matrix with the `gemm` crate dfdx
+//! itself uses; backward computes the weight, bias and input gradients from
+//! the saved columns. Images are processed in parallel in a fixed partition,
+//! so results do not depend on the number of threads.
+//!
+//! Layout: input `[batch, c_in, h, w]`, weight `[c_out, c_in·k·k]`
+//! (row-major, the same order as PyTorch's `[c_out, c_in, k, k]`), bias `[c_out]`.
+
+use crate::model::grad_slice;
+use crate::plan::ConvGeometry;
+use dfdx::prelude::*;
+use rayon::prelude::*;
+
+pub type Image<T> = Tensor<(usize, usize, usize, usize), f32, Cpu, T>;
+
+/// Images per partial weight-gradient sum: fixed, so the summation order is too.
+const CHUNK: usize = 4;
+
+/// `y = conv(x, weight) + bias`. `input_grad = false` skips the input
+/// gradient (the first layer, whose input is data).
+pub fn conv2d<T: Tape<f32, Cpu>>(
+    x: Image<T>,
+    weight: &Tensor<(usize, usize), f32, Cpu>,
+    bias: &Tensor<(usize,), f32, Cpu>,
+    g: ConvGeometry,
+    input_grad: bool,
+) -> Image<T> {
+    let (x, mut tape) = x.split_tape();
+    let batch = x.shape().0;
+    let (k_len, hw_out) = (g.patch_len(), g.h_out * g.w_out);
+    let dev = x.device().clone();
+    let xs = x.as_vec();
+    let ws = weight.as_vec();
+    let bs = bias.as_vec();
+
+    let mut cols = vec![0f32; batch * k_len * hw_out];
+    let mut out = vec![0f32; batch * g.c_out * hw_out];
+    let in_len = g.c_in * g.h * g.w;
+    out.par_chunks_mut(g.c_out * hw_out)
+        .zip(cols.par_chunks_mut(k_len * hw_out))
+        .enumerate()
+        .for_each(|(b, (o, c))| {
+            im2col(&xs[b * in_len..(b + 1) * in_len], c, &g);
+            for (row, &bias) in o.chunks_mut(hw_out).zip(&bs) {
+                row.fill(bias);
+            }
+            // o[c_out, hw] += W[c_out, K] · cols[K, hw]
+            gemm_rowmajor(g.c_out, hw_out, k_len, o, true, &ws, false, c, false);
+        });
+
+    let y = dev.tensor_from_vec(out, (batch, g.c_out, g.h_out, g.w_out));
+    if T::OWNS_TAPE {
+        let (y_id, w_id, b_id) = (y.clone(), weight.clone(), bias.clone());
+        tape.add_backward_op(move |grads| {
+            let gy = grad_slice(grads, &y_id)?.to_vec();
+            // Weight and bias: partial sums over fixed chunks of images, added in order.
+            let partials: Vec<(Vec<f32>, Vec<f32>)> = gy
+                .par_chunks(CHUNK * g.c_out * hw_out)
+                .zip(cols.par_chunks(CHUNK * k_len * hw_out))
+                .map(|(gyc, cc)| {
+                    let mut gw = vec![0f32; g.c_out * k_len];
+                    let mut gb = vec![0f32; g.c_out];
+                    for (gyb, cb) in gyc.chunks(g.c_out * hw_out).zip(cc.chunks(k_len * hw_out)) {
+                        // gW[c_out, K] += gy[c_out, hw] · cols[K, hw]ᵀ
+                        gemm_rowmajor(g.c_out, k_len, hw_out, &mut gw, true, gyb, false, cb, true);
+                        for (acc, row) in gb.iter_mut().zip(gyb.chunks(hw_out)) {
+                            *acc += row.iter().sum::<f32>();
+                        }
+                    }
+                    (gw, gb)
+                })
+                .collect();
+            let gw = grad_slice(grads, &w_id)?;
+            for (pw, _) in &partials {
+                gw.iter_mut().zip(pw).for_each(|(a, b)| *a += b);
+            }
+            let gb = grad_slice(grads, &b_id)?;
+            for (_, pb) in &partials {
+                gb.iter_mut().zip(pb).for_each(|(a, b)| *a += b);
+            }
+            if input_grad {
+                let ws = w_id.as_vec();
+                let gx = grad_slice(grads, &x)?;
+                gx.par_chunks_mut(in_len)
+                    .zip(gy.par_chunks(g.c_out * hw_out))
+                    .for_each(|(gxb, gyb)| {
+                        // dcols[K, hw] = Wᵀ[K, c_out] · gy[c_out, hw]
+                        let mut dcols = vec![0f32; k_len * hw_out];
+                        gemm_rowmajor(k_len, hw_out, g.c_out, &mut dcols, false, &ws, true, gyb, false);
+                        col2im_add(&dcols, gxb, &g);
+                    });
+            }
+            Ok(())
+        });
+    }
+    y.put_tape(tape)
+}
+
+/// Unfolds one image `[c_in, h, w]` into `cols[(ci·k + ky)·k + kx][oy·w_out + ox]`.
+fn im2col(x: &[f32], cols: &mut [f32], g: &ConvGeometry) {
+    let hw_out = g.h_out * g.w_out;
+    let mut row = 0;
+    for ci in 0..g.c_in {
+        let plane = &x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+        for ky in 0..g.kernel {
+            for kx in 0..g.kernel {
+                let dst = &mut cols[row * hw_out..(row + 1) * hw_out];
+                for oy in 0..g.h_out {
+                    let iy = (oy * g.stride + ky) as isize - g.pad as isize;
+                    let line = &mut dst[oy * g.w_out..(oy + 1) * g.w_out];
+                    if iy < 0 || iy >= g.h as isize {
+                        line.fill(0.0);
+                        continue;
+                    }
+                    let src = &plane[iy as usize * g.w..(iy as usize + 1) * g.w];
+                    for (ox, v) in line.iter_mut().enumerate() {
+                        let ix = (ox * g.stride + kx) as isize - g.pad as isize;
+                        *v = if ix < 0 || ix >= g.w as isize {
+                            0.0
+                        } else {
+                            src[ix as usize]
+                        };
+                    }
+                }
+                row += 1;
+            }
+        }
+    }
+}
+
+/// The adjoint of `im2col`: adds each column entry back onto its input pixel.
+fn col2im_add(cols: &[f32], x: &mut [f32], g: &ConvGeometry) {
+    let hw_out = g.h_out * g.w_out;
+    let mut row = 0;
+    for ci in 0..g.c_in {
+        let plane = &mut x[ci * g.h * g.w..(ci + 1) * g.h * g.w];
+        for ky in 0..g.kernel {
+            for kx in 0..g.kernel {
+                let src = &cols[row * hw_out..(row + 1) * hw_out];
+                for oy in 0..g.h_out {
+                    let iy = (oy * g.stride + ky) as isize - g.pad as isize;
+                    if iy < 0 || iy >= g.h as isize {
+                        continue;
+                    }
+                    for ox in 0..g.w_out {
+                        let ix = (ox * g.stride + kx) as isize - g.pad as isize;
+                        if ix >= 0 && ix < g.w as isize {
+                            plane[iy as usize * g.w + ix as usize] += src[oy * g.w_out + ox];
+                        }
+                    }
+                }
+                row += 1;
+            }
+        }
+    }
+}
+
+/// `dst[m, n] (+)= op(a)[m, k] · op(b)[k, n]`, all row-major; `*_t` reads the
+/// stored matrix transposed (`a` stored `[k, m]`, `b` stored `[n, k]`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_rowmajor(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    accumulate: bool,
+    a: &[f32],
+    a_t: bool,
+    b: &[f32],
+    b_t: bool,
+) {
+    assert!(dst.len() >= m * n && a.len() >= m * k && b.len() >= k * n);
+    let (a_rs, a_cs) = if a_t { (1, m as isize) } else { (k as isize, 1) };
+    let (b_rs, b_cs) = if b_t { (1, k as isize) } else { (n as isize, 1) };
+    // SAFETY: the assert above bounds every index gemm computes from these strides.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs,
+            a_rs,
+            b.as_ptr(),
+            b_cs,
+            b_rs,
+            if accumulate { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn geometry(c_in: usize, c_out: usize, h: usize, w: usize, kernel: usize, stride: usize, pad: usize) -> ConvGeometry {
+        ConvGeometry {
+            c_in,
+            c_out,
+            h,
+            w,
+            kernel,
+            stride,
+            pad,
+            h_out: (h + 2 * pad - kernel) / stride + 1,
+            w_out: (w + 2 * pad - kernel) / stride + 1,
+        }
+    }
+
+    /// Direct 7-loop convolution: the independent reference.
+    fn direct(x: &[f32], w: &[f32], b: &[f32], batch: usize, g: &ConvGeometry) -> Vec<f32> {
+        let mut out = vec![0f32; batch * g.c_out * g.h_out * g.w_out];
+        for n in 0..batch {
+            for co in 0..g.c_out {
+                for oy in 0..g.h_out {
+                    for ox in 0..g.w_out {
+                        let mut s = b[co];
+                        for ci in 0..g.c_in {
+                            for ky in 0..g.kernel {
+                                for kx in 0..g.kernel {
+                                    let iy = (oy * g.stride + ky) as isize - g.pad as isize;
+                                    let ix = (ox * g.stride + kx) as isize - g.pad as isize;
+                                    if iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w {
+                                        s += x[((n * g.c_in + ci) * g.h + iy as usize) * g.w + ix as usize]
+                                            * w[(co * g.c_in + ci) * g.kernel * g.kernel + ky * g.kernel + kx];
+                                    }
+                                }
+                            }
+                        }
+                        out[((n * g.c_out + co) * g.h_out + oy) * g.w_out + ox] = s;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn pseudo(n: usize, seed: u64) -> Vec<f32> {
+        let mut r = crate::data::SplitMix64::new(seed);
+        (0..n).map(|_| r.next_f32() * 2.0 - 1.0).collect()
+    }
+
+    #[test]
+    fn forward_matches_direct_convolution() {
+        let dev = Cpu::default();
+        for g in [geometry(2, 3, 5, 6, 3, 1, 1), geometry(3, 2, 7, 7, 3, 2, 0), geometry(1, 4, 4, 4, 1, 1, 0)] {
+            let batch = 5;
+            let xs = pseudo(batch * g.c_in * g.h * g.w, 1);
+            let ws = pseudo(g.c_out * g.patch_len(), 2);
+            let bs = pseudo(g.c_out, 3);
+            let x = dev.tensor_from_vec(xs.clone(), (batch, g.c_in, g.h, g.w));
+            let w = dev.tensor_from_vec(ws.clone(), (g.c_out, g.patch_len()));
+            let b = dev.tensor_from_vec(bs.clone(), (g.c_out,));
+            let y = conv2d(x, &w, &b, g, true).as_vec();
+            let want = direct(&xs, &ws, &bs, batch, &g);
+            for (a, e) in y.iter().zip(&want) {
+                assert!((a - e).abs() < 1e-5, "{a} vs {e}");
+            }
+        }
+    }
+
+    /// Gradients of Σ y·r against central finite differences of the direct convolution.
+    #[test]
+    fn backward_matches_finite_differences() {
+        let dev = Cpu::default();
+        let g = geometry(2, 3, 5, 4, 3, 2, 1);
+        let batch = 6; // more than one CHUNK
+        let xs = pseudo(batch * g.c_in * g.h * g.w, 4);
+        let ws = pseudo(g.c_out * g.patch_len(), 5);
+        let bs = pseudo(g.c_out, 6);
+        let r = pseudo(batch * g.c_out * g.h_out * g.w_out, 7);
+        let x = dev.tensor_from_vec(xs.clone(), (batch, g.c_in, g.h, g.w));
+        let w = dev.tensor_from_vec(ws.clone(), (g.c_out, g.patch_len()));
+        let b = dev.tensor_from_vec(bs.clone(), (g.c_out,));
+        let rt = dev.tensor_from_vec(r.clone(), (batch, g.c_out, g.h_out, g.w_out));
+        let y = conv2d(x.leaky_trace(), &w, &b, g, true);
+        let grads = (y * rt).sum().backward();
+        let objective = |xs: &[f32], ws: &[f32], bs: &[f32]| -> f64 {
+            direct(xs, ws, bs, batch, &g).iter().zip(&r).map(|(a, b)| f64::from(a * b)).sum()
+        };
+        let eps = 1e-2f32;
+        let check = |analytic: Vec<f32>, which: usize| {
+            for (i, a) in analytic.iter().enumerate().step_by(7) {
+                let (mut xp, mut wp, mut bp) = (xs.clone(), ws.clone(), bs.clone());
+                let (mut xm, mut wm, mut bm) = (xs.clone(), ws.clone(), bs.clone());
+                match which {
+                    0 => { xp[i] += eps; xm[i] -= eps; }
+                    1 => { wp[i] += eps; wm[i] -= eps; }
+                    _ => { bp[i] += eps; bm[i] -= eps; }
+                }
+                let numeric = (objective(&xp, &wp, &bp) - objective(&xm, &wm, &bm)) / (2.0 * f64::from(eps));
+                assert!((f64::from(*a) - numeric).abs() < 1e-2, "param set {which}, index {i}: {a} vs {numeric}");
+            }
+        };
+        check(grads.get(&x).as_vec(), 0);
+        check(grads.get(&w).as_vec(), 1);
+        check(grads.get(&b).as_vec(), 2);
+    }
+}

@@ -1,0 +1,90 @@
+//! Max-pooling on the CPU as a dfdx operation with its own kernel: forward
+//! remembers where each maximum came from, backward sends the gradient there
+//! (the first maximum wins ties, as in PyTorch).
+
+use crate::model::conv2d::Image;
+use crate::model::grad_slice;
+use crate::plan::PoolGeometry;
+use dfdx::prelude::*;
+use rayon::prelude::*;
+
+pub fn maxpool2d<T: Tape<f32, Cpu>>(x: Image<T>, g: PoolGeometry) -> Image<T> {
+    let (x, mut tape) = x.split_tape();
+    let batch = x.shape().0;
+    let xs = x.as_vec();
+    let (in_plane, out_plane) = (g.h * g.w, g.h_out * g.w_out);
+    let mut out = vec![0f32; batch * g.c * out_plane];
+    // Index of each maximum inside its own input plane.
+    let mut argmax = vec![0u32; out.len()];
+    out.par_chunks_mut(out_plane)
+        .zip(argmax.par_chunks_mut(out_plane))
+        .enumerate()
+        .for_each(|(p, (o, a))| {
+            let plane = &xs[p * in_plane..(p + 1) * in_plane];
+            for oy in 0..g.h_out {
+                for ox in 0..g.w_out {
+                    let (mut best, mut at) = (f32::NEG_INFINITY, 0usize);
+                    for ky in 0..g.size {
+                        for kx in 0..g.size {
+                            let i = (oy * g.stride + ky) * g.w + ox * g.stride + kx;
+                            // `!(v <= best)` also lets a NaN through, so it is not hidden.
+                            if !(plane[i] <= best) {
+                                best = plane[i];
+                                at = i;
+                            }
+                        }
+                    }
+                    o[oy * g.w_out + ox] = best;
+                    a[oy * g.w_out + ox] = at as u32;
+                }
+            }
+        });
+    let y = x.device().tensor_from_vec(out, (batch, g.c, g.h_out, g.w_out));
+    if T::OWNS_TAPE {
+        let y_id = y.clone();
+        tape.add_backward_op(move |grads| {
+            let gy = grad_slice(grads, &y_id)?.to_vec();
+            let gx = grad_slice(grads, &x)?;
+            gx.par_chunks_mut(in_plane)
+                .zip(gy.par_chunks(out_plane).zip(argmax.par_chunks(out_plane)))
+                .for_each(|(gxp, (gyp, ap))| {
+                    for (v, &i) in gyp.iter().zip(ap) {
+                        gxp[i as usize] += v;
+                    }
+                });
+            Ok(())
+        });
+    }
+    y.put_tape(tape)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forward_and_backward_on_a_4x4_plane() {
+        let dev = Cpu::default();
+        #[rustfmt::skip]
+        let xs = vec![
+            1.0, 2.0, 0.0, 0.0,
+            3.0, 4.0, 0.0, 9.0,
+            5.0, 0.0, 1.0, 1.0,
+            0.0, 6.0, 1.0, 7.0,
+        ];
+        let g = PoolGeometry { c: 1, h: 4, w: 4, size: 2, stride: 2, h_out: 2, w_out: 2 };
+        let x = dev.tensor_from_vec(xs, (1, 1, 4, 4));
+        let y = maxpool2d(x.leaky_trace(), g);
+        assert_eq!(y.as_vec(), vec![4.0, 9.0, 6.0, 7.0]);
+        let r = dev.tensor_from_vec(vec![1.0, 2.0, 3.0, 4.0], (1, 1, 2, 2));
+        let grads = (y * r).sum().backward();
+        #[rustfmt::skip]
+        let want = vec![
+            0.0, 0.0, 0.0, 0.0,
+            0.0, 1.0, 0.0, 2.0,
+            0.0, 0.0, 0.0, 0.0,
+            0.0, 3.0, 0.0, 4.0,
+        ];
+        assert_eq!(grads.get(&x).as_vec(), want);
+    }
+}

@@ -1,0 +1,206 @@
+//! Models on dfdx: a shared trunk built from the resolved layer list and one
+//! linear head per task. Parameters are runtime-shaped dfdx tensors; layers
+//! that dfdx 0.13 lacks on stable (conv2d, maxpool2d) run kernels of their
+//! own (`conv2d.rs`, `maxpool2d.rs`).
+
+pub mod conv2d;
+pub mod maxpool2d;
+
+use crate::data::SplitMix64;
+use crate::plan::{ResolvedLayer, ShapeTable};
+use dfdx::prelude::*;
+
+/// The device models run on. CUDA is a later step (issue #7).
+pub type Backend = Cpu;
+
+pub type Matrix<T = NoneTape> = Tensor<(usize, usize), f32, Backend, T>;
+pub type Vector<T = NoneTape> = Tensor<(usize,), f32, Backend, T>;
+pub use conv2d::Image;
+
+/// The gradient buffer of `t` as a slice, allocated (zeroed) if absent.
+pub(crate) fn grad_slice<'a, S: Shape>(
+    grads: &'a mut Gradients<f32, Backend>,
+    t: &Tensor<S, f32, Backend>,
+) -> Result<&'a mut [f32], CpuError> {
+    Ok(&mut grads.get_or_alloc_mut(t)?[..])
+}
+
+/// A batch moving through the trunk: images until a flatten, then vectors.
+pub enum Activation<T> {
+    Image(Image<T>),
+    Flat(Matrix<T>),
+}
+
+/// A mutable view of one parameter, for the optimizer.
+pub enum ParamMut<'a> {
+    Matrix(&'a mut Matrix),
+    Vector(&'a mut Vector),
+}
+
+/// One trunk layer with its parameters.
+enum Layer {
+    Linear { weight: Matrix, bias: Vector },
+    Conv2d { weight: Matrix, bias: Vector, layer: ResolvedLayer, first: bool },
+    Other(ResolvedLayer),
+}
+
+/// A linear head: representation → task outputs.
+pub struct Head {
+    weight: Matrix,
+    bias: Vector,
+}
+
+impl Head {
+    pub fn forward<T: Tape<f32, Backend>>(&self, z: Matrix<T>) -> Matrix<T> {
+        linear(z, &self.weight, &self.bias)
+    }
+}
+
+/// The trunk and the heads of one model (multi-task or single-task).
+pub struct Network {
+    layers: Vec<Layer>,
+    pub heads: Vec<Head>,
+    dev: Backend,
+}
+
+fn linear<T: Tape<f32, Backend>>(x: Matrix<T>, weight: &Matrix, bias: &Vector) -> Matrix<T> {
+    let y = x.matmul(weight.clone());
+    let shape = *y.shape();
+    y + bias.clone().broadcast_like::<_, Axis<0>>(&shape)
+}
+
+/// Glorot-uniform weights (fan-in and fan-out as PyTorch and Keras count
+/// them) and zero biases: the Keras default the reference scripts use.
+fn glorot(dev: &Backend, rng: &mut SplitMix64, rows: usize, cols: usize, fan_in: usize, fan_out: usize) -> Matrix {
+    let limit = (6.0 / (fan_in + fan_out) as f32).sqrt();
+    let values = (0..rows * cols).map(|_| (rng.next_f32() * 2.0 - 1.0) * limit).collect();
+    dev.tensor_from_vec(values, (rows, cols))
+}
+
+impl Network {
+    /// Builds the trunk of `shapes` and one head per entry of `head_sizes`.
+    ///
+    /// The trunk's initial values depend only on `seed`, and each head's on
+    /// `seed` and its task's name, so a single-task baseline starts from
+    /// exactly the trunk and head the multi-task model starts from.
+    pub fn new(dev: &Backend, shapes: &ShapeTable, heads: &[(&str, usize)], seed: u64) -> Network {
+        let mut rng = SplitMix64::derived(seed, "init:trunk");
+        let layers = shapes
+            .trunk_layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| match *l {
+                ResolvedLayer::Linear { input, out } => Layer::Linear {
+                    weight: glorot(dev, &mut rng, input, out, input, out),
+                    bias: dev.zeros_like(&(out,)),
+                },
+                ResolvedLayer::Conv2d { geometry: g } => {
+                    let area = g.kernel * g.kernel;
+                    Layer::Conv2d {
+                        weight: glorot(dev, &mut rng, g.c_out, g.patch_len(), g.c_in * area, g.c_out * area),
+                        bias: dev.zeros_like(&(g.c_out,)),
+                        layer: l.clone(),
+                        // Nothing upstream of the first layer needs a gradient.
+                        first: i == 0,
+                    }
+                }
+                _ => Layer::Other(l.clone()),
+            })
+            .collect();
+        let heads = heads
+            .iter()
+            .map(|&(name, size)| {
+                let mut rng = SplitMix64::derived(seed, &format!("init:head:{name}"));
+                let r = shapes.representation;
+                Head {
+                    weight: glorot(dev, &mut rng, r, size, r, size),
+                    bias: dev.zeros_like(&(size,)),
+                }
+            })
+            .collect();
+        Network {
+            layers,
+            heads,
+            dev: dev.clone(),
+        }
+    }
+
+    pub fn device(&self) -> &Backend {
+        &self.dev
+    }
+
+    /// The shared representation `[batch, features]` of a batch `[batch, …sample shape]`.
+    /// Dropout is active only when `train` is set.
+    pub fn trunk<T: Tape<f32, Backend>>(&self, x: Activation<T>, train: bool) -> Matrix<T> {
+        let mut a = x;
+        for layer in &self.layers {
+            a = match (layer, a) {
+                (Layer::Linear { weight, bias }, Activation::Flat(x)) => Activation::Flat(linear(x, weight, bias)),
+                (
+                    Layer::Conv2d {
+                        weight,
+                        bias,
+                        layer: ResolvedLayer::Conv2d { geometry },
+                        first,
+                    },
+                    Activation::Image(x),
+                ) => Activation::Image(conv2d::conv2d(x, weight, bias, *geometry, !first)),
+                (Layer::Other(ResolvedLayer::Maxpool2d { geometry }), Activation::Image(x)) => {
+                    Activation::Image(maxpool2d::maxpool2d(x, *geometry))
+                }
+                (Layer::Other(ResolvedLayer::Flatten), Activation::Image(x)) => {
+                    let (b, c, h, w) = *x.shape();
+                    Activation::Flat(x.reshape_like(&(b, c * h * w)))
+                }
+                (Layer::Other(r), a) => elementwise(r, a, train),
+                _ => unreachable!("plan::shapes checked every layer's input rank"),
+            };
+        }
+        match a {
+            Activation::Flat(z) => z,
+            Activation::Image(_) => unreachable!("plan::shapes checked the trunk ends flat"),
+        }
+    }
+
+    /// Every parameter, trunk first, then each head: a stable order for the optimizer.
+    pub fn visit_params(&mut self, mut f: impl FnMut(ParamMut)) {
+        self.visit_trunk_params(&mut f);
+        for h in 0..self.heads.len() {
+            self.visit_head_params(h, &mut f);
+        }
+    }
+
+    pub fn visit_trunk_params(&mut self, f: &mut impl FnMut(ParamMut)) {
+        for layer in &mut self.layers {
+            if let Layer::Linear { weight, bias } | Layer::Conv2d { weight, bias, .. } = layer {
+                f(ParamMut::Matrix(weight));
+                f(ParamMut::Vector(bias));
+            }
+        }
+    }
+
+    pub fn visit_head_params(&mut self, head: usize, f: &mut impl FnMut(ParamMut)) {
+        let h = &mut self.heads[head];
+        f(ParamMut::Matrix(&mut h.weight));
+        f(ParamMut::Vector(&mut h.bias));
+    }
+}
+
+fn elementwise<T: Tape<f32, Backend>>(r: &ResolvedLayer, a: Activation<T>, train: bool) -> Activation<T> {
+    macro_rules! apply {
+        ($a:expr, $($op:tt)+) => {
+            match $a {
+                Activation::Image(x) => Activation::Image(x.$($op)+),
+                Activation::Flat(x) => Activation::Flat(x.$($op)+),
+            }
+        };
+    }
+    match *r {
+        ResolvedLayer::Relu => apply!(a, relu()),
+        ResolvedLayer::Tanh => apply!(a, tanh()),
+        ResolvedLayer::Sigmoid => apply!(a, sigmoid()),
+        ResolvedLayer::Dropout { p } if train && p > 0.0 => apply!(a, dropout(p)),
+        ResolvedLayer::Dropout { .. } => a,
+        _ => unreachable!("not an elementwise layer"),
+    }
+}

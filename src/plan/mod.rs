@@ -1,0 +1,64 @@
+//! What will be trained: the multi-task model, one single-task baseline per
+//! task, and the shapes of all of them, resolved before any training.
+
+pub mod shapes;
+
+pub use shapes::{ConvGeometry, PoolGeometry, ResolvedLayer, ShapeRow, ShapeTable};
+
+use crate::config::ExperimentConfig;
+use std::fmt;
+
+/// One model to train: which tasks its heads serve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelPlan {
+    /// `mtl` or `stl:<task>`; the `model` column of the result files.
+    pub id: String,
+    /// Indices into `config.tasks`.
+    pub tasks: Vec<usize>,
+}
+
+impl ModelPlan {
+    pub fn is_multi_task(&self) -> bool {
+        self.id == "mtl"
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub models: Vec<ModelPlan>,
+    pub shapes: ShapeTable,
+}
+
+impl Plan {
+    /// Resolves shapes for a sample of shape `input` and lists the models.
+    pub fn new(config: &ExperimentConfig, input: &[usize]) -> Result<Plan, String> {
+        let shapes = shapes::resolve(input, &config.trunk.layers, &config.tasks)?;
+        let mut models = vec![ModelPlan {
+            id: "mtl".into(),
+            tasks: (0..config.tasks.len()).collect(),
+        }];
+        if config.baselines.single_task {
+            models.extend(config.tasks.iter().enumerate().map(|(i, t)| ModelPlan {
+                id: format!("stl:{}", t.name),
+                tasks: vec![i],
+            }));
+        }
+        Ok(Plan { models, shapes })
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "models to train:")?;
+        for m in &self.models {
+            let what = if m.is_multi_task() {
+                "multi-task model, shared trunk + one head per task"
+            } else {
+                "single-task baseline, same trunk + one head"
+            };
+            writeln!(f, "  {:<16} {what}", m.id)?;
+        }
+        writeln!(f)?;
+        write!(f, "{}", self.shapes)
+    }
+}

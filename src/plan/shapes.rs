@@ -1,0 +1,316 @@
+//! Static shapes: every layer's output shape and parameter count, resolved
+//! from the input shape before anything trains. A mismatch is a config error
+//! that names the layer and the numbers.
+
+use crate::config::layer_padding;
+use crate::config::{LayerConfig, TaskConfig};
+use std::fmt;
+
+/// A layer with every size known; what `model` builds from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResolvedLayer {
+    Linear { input: usize, out: usize },
+    Conv2d { geometry: ConvGeometry },
+    Maxpool2d { geometry: PoolGeometry },
+    Relu,
+    Tanh,
+    Sigmoid,
+    Flatten,
+    Dropout { p: f32 },
+}
+
+/// Sizes of one convolution: input `[c_in, h, w]` to output `[c_out, h_out, w_out]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvGeometry {
+    pub c_in: usize,
+    pub c_out: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub pad: usize,
+    pub h_out: usize,
+    pub w_out: usize,
+}
+
+impl ConvGeometry {
+    /// Rows of the unfolded input (`c_in · k · k`).
+    pub fn patch_len(&self) -> usize {
+        self.c_in * self.kernel * self.kernel
+    }
+}
+
+/// Sizes of one max-pooling: `[c, h, w]` to `[c, h_out, w_out]`, no padding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolGeometry {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub size: usize,
+    pub stride: usize,
+    pub h_out: usize,
+    pub w_out: usize,
+}
+
+/// One row of the table `--dry-run` prints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShapeRow {
+    pub name: String,
+    pub output: Vec<usize>,
+    pub params: usize,
+}
+
+/// The trunk's layers, then one head per task, with shapes per sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShapeTable {
+    pub input: Vec<usize>,
+    pub trunk: Vec<ShapeRow>,
+    pub trunk_layers: Vec<ResolvedLayer>,
+    /// Size of the shared representation the heads read.
+    pub representation: usize,
+    pub heads: Vec<ShapeRow>,
+}
+
+impl ShapeTable {
+    pub fn trunk_params(&self) -> usize {
+        self.trunk.iter().map(|r| r.params).sum()
+    }
+}
+
+/// Resolves the trunk from `input` and one linear head per task.
+pub fn resolve(
+    input: &[usize],
+    layers: &[LayerConfig],
+    tasks: &[TaskConfig],
+) -> Result<ShapeTable, String> {
+    if input.is_empty() || input.contains(&0) || !matches!(input.len(), 1 | 3) {
+        return Err(format!(
+            "key `trunk.input`: {input:?}, expected [features] or [channels, height, width] with no zero"
+        ));
+    }
+    let mut shape = input.to_vec();
+    let mut rows = Vec::new();
+    let mut resolved = Vec::new();
+    for (i, layer) in layers.iter().enumerate() {
+        let at = format!("trunk.layers[{i}] ({layer})");
+        let (out, params, r) = resolve_layer(&shape, layer).map_err(|m| format!("{at}: {m}"))?;
+        rows.push(ShapeRow {
+            name: format!("trunk.{i} {layer}"),
+            output: out.clone(),
+            params,
+        });
+        resolved.push(r);
+        shape = out;
+    }
+    if shape.len() != 1 {
+        return Err(format!(
+            "the trunk ends with shape {shape:?}, but heads need a flat vector: end `trunk.layers` with `{{ type = \"flatten\" }}`"
+        ));
+    }
+    let representation = shape[0];
+    let heads = tasks
+        .iter()
+        .map(|t| ShapeRow {
+            name: format!("head {} linear {}", t.name, t.head_size()),
+            output: vec![t.head_size()],
+            params: representation * t.head_size() + t.head_size(),
+        })
+        .collect();
+    Ok(ShapeTable {
+        input: input.to_vec(),
+        trunk: rows,
+        trunk_layers: resolved,
+        representation,
+        heads,
+    })
+}
+
+fn resolve_layer(shape: &[usize], layer: &LayerConfig) -> Result<(Vec<usize>, usize, ResolvedLayer), String> {
+    let image = |what: &str| -> Result<(usize, usize, usize), String> {
+        match *shape {
+            [c, h, w] => Ok((c, h, w)),
+            _ => Err(format!(
+                "{what} needs an input of shape [channels, height, width], but gets {shape:?}"
+            )),
+        }
+    };
+    Ok(match *layer {
+        LayerConfig::Linear { out } => {
+            let [input] = *shape else {
+                return Err(format!(
+                    "linear needs a flat input but gets {shape:?}: add `{{ type = \"flatten\" }}` before it"
+                ));
+            };
+            (vec![out], input * out + out, ResolvedLayer::Linear { input, out })
+        }
+        LayerConfig::Conv2d {
+            out_channels,
+            kernel,
+            stride,
+            padding,
+        } => {
+            let (c, h, w) = image("conv2d")?;
+            let pad = layer_padding(padding, kernel, stride)?;
+            let out_size = |n: usize, axis: &str| -> Result<usize, String> {
+                if n + 2 * pad < kernel {
+                    Err(format!(
+                        "kernel {kernel} is larger than the padded input {axis} {n} + 2·{pad}: the output would be empty"
+                    ))
+                } else {
+                    Ok((n + 2 * pad - kernel) / stride + 1)
+                }
+            };
+            let geometry = ConvGeometry {
+                c_in: c,
+                c_out: out_channels,
+                h,
+                w,
+                kernel,
+                stride,
+                pad,
+                h_out: out_size(h, "height")?,
+                w_out: out_size(w, "width")?,
+            };
+            (
+                vec![out_channels, geometry.h_out, geometry.w_out],
+                out_channels * geometry.patch_len() + out_channels,
+                ResolvedLayer::Conv2d { geometry },
+            )
+        }
+        LayerConfig::Maxpool2d { size, stride } => {
+            let (c, h, w) = image("maxpool2d")?;
+            let stride = stride.unwrap_or(size);
+            if h < size || w < size {
+                return Err(format!(
+                    "window {size}x{size} is larger than the input {h}x{w}: the output would be empty"
+                ));
+            }
+            let geometry = PoolGeometry {
+                c,
+                h,
+                w,
+                size,
+                stride,
+                h_out: (h - size) / stride + 1,
+                w_out: (w - size) / stride + 1,
+            };
+            (
+                vec![c, geometry.h_out, geometry.w_out],
+                0,
+                ResolvedLayer::Maxpool2d { geometry },
+            )
+        }
+        LayerConfig::Flatten {} => {
+            if shape.len() == 1 {
+                return Err(format!("flatten gets an input that is already flat ({shape:?})"));
+            }
+            (vec![shape.iter().product()], 0, ResolvedLayer::Flatten)
+        }
+        LayerConfig::Relu {} => (shape.to_vec(), 0, ResolvedLayer::Relu),
+        LayerConfig::Tanh {} => (shape.to_vec(), 0, ResolvedLayer::Tanh),
+        LayerConfig::Sigmoid {} => (shape.to_vec(), 0, ResolvedLayer::Sigmoid),
+        LayerConfig::Dropout { p } => (shape.to_vec(), 0, ResolvedLayer::Dropout { p: p as f32 }),
+    })
+}
+
+impl fmt::Display for ShapeTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dims = |s: &[usize]| {
+            s.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(" x ")
+        };
+        let width = self
+            .trunk
+            .iter()
+            .chain(&self.heads)
+            .map(|r| r.name.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        writeln!(f, "{:<width$}  {:>16}  {:>10}", "layer", "output", "params")?;
+        writeln!(f, "{:<width$}  {:>16}  {:>10}", "input", dims(&self.input), "")?;
+        for r in self.trunk.iter().chain(&self.heads) {
+            writeln!(f, "{:<width$}  {:>16}  {:>10}", r.name, dims(&r.output), r.params)?;
+        }
+        let total = self.trunk_params() + self.heads.iter().map(|r| r.params).sum::<usize>();
+        write!(
+            f,
+            "{:<width$}  {:>16}  {:>10}",
+            "total (multi-task model)", "", total
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Padding, PaddingName, TaskKind};
+
+    fn conv(out_channels: usize, same: bool) -> LayerConfig {
+        LayerConfig::Conv2d {
+            out_channels,
+            kernel: 3,
+            stride: 1,
+            padding: if same {
+                Padding::Named(PaddingName::Same)
+            } else {
+                Padding::Named(PaddingName::Valid)
+            },
+        }
+    }
+
+    fn task(name: &str, classes: usize) -> TaskConfig {
+        TaskConfig {
+            name: name.into(),
+            kind: TaskKind::Classification,
+            label: "label".into(),
+            classes: Some(classes),
+            map: None,
+            weight: 1.0,
+            metric: None,
+            standardize: true,
+        }
+    }
+
+    #[test]
+    fn reference_cnn_flattens_to_3136() {
+        let layers = vec![
+            conv(32, true),
+            LayerConfig::Relu {},
+            LayerConfig::Maxpool2d { size: 2, stride: None },
+            conv(64, true),
+            LayerConfig::Relu {},
+            LayerConfig::Maxpool2d { size: 2, stride: None },
+            LayerConfig::Flatten {},
+        ];
+        let t = resolve(&[1, 28, 28], &layers, &[task("digit", 10), task("parity", 2)]).unwrap();
+        assert_eq!(t.trunk[2].output, vec![32, 14, 14]);
+        assert_eq!(t.representation, 3136);
+        // 32·9 + 32 and 64·288 + 64, as PyTorch counts them.
+        assert_eq!(t.trunk[0].params, 320);
+        assert_eq!(t.trunk[3].params, 18_496);
+        assert_eq!(t.heads[0].params, 3136 * 10 + 10);
+    }
+
+    #[test]
+    fn valid_conv_shrinks_and_empty_output_is_an_error() {
+        let t = resolve(&[1, 8, 8], &[conv(4, false), LayerConfig::Flatten {}], &[task("d", 10)]).unwrap();
+        assert_eq!(t.trunk[0].output, vec![4, 6, 6]);
+        let err = resolve(&[1, 2, 2], &[conv(4, false)], &[task("d", 10)]).unwrap_err();
+        assert!(err.contains("trunk.layers[0]") && err.contains("empty"), "{err}");
+    }
+
+    #[test]
+    fn linear_on_an_image_names_the_layer_and_the_shape() {
+        let err = resolve(&[1, 8, 8], &[LayerConfig::Linear { out: 4 }], &[task("d", 10)]).unwrap_err();
+        assert!(err.contains("trunk.layers[0] (linear 4)") && err.contains("[1, 8, 8]"), "{err}");
+    }
+
+    #[test]
+    fn trunk_must_end_flat() {
+        let err = resolve(&[1, 8, 8], &[conv(4, true)], &[task("d", 10)]).unwrap_err();
+        assert!(err.contains("[4, 8, 8]") && err.contains("flatten"), "{err}");
+    }
+}
