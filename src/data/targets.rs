@@ -160,3 +160,13 @@ pub(super) fn derive_with(
         })
         .collect()
 }
+
+impl Targets {
+    /// The targets of `rows`, in that order.
+    pub fn select(&self, rows: &[usize]) -> Targets {
+        match self {
+            Targets::Classes(c) => Targets::Classes(rows.iter().map(|&r| c[r]).collect()),
+            Targets::Values(v) => Targets::Values(rows.iter().map(|&r| v[r]).collect()),
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! Atomic file writes: a temporary file in the same folder, then a rename,
+//! so a reader (or an interrupted run) sees the whole file or none of it.
+
+use crate::error::{Error, Result};
+use std::io::Write;
+use std::path::Path;
+
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, "cannot write", e)
+    })
+}
+
+/// Rows serialised with the csv crate, then written atomically.
+pub fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| Error::io(path, "cannot format CSV", std::io::Error::other(e));
+    w.write_record(header).map_err(io)?;
+    for r in rows {
+        w.write_record(r).map_err(io)?;
+    }
+    let bytes = w.into_inner().map_err(|e| Error::io(path, "cannot format CSV", std::io::Error::other(e.to_string())))?;
+    write_atomic(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_file_whole_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.csv");
+        write_csv(&p, &["x", "y"], &[vec!["1".into(), "2".into()]]).unwrap();
+        write_atomic(&p, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

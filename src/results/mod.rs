@@ -1,0 +1,72 @@
+//! Results on disk: per run `resolved.toml`, `history.csv`, `metrics.csv`,
+//! `comparison.csv`; all written atomically. See `docs/results.md`.
+
+mod atomic;
+pub mod comparison;
+
+pub use atomic::{write_atomic, write_csv};
+pub use comparison::{compare, render_table, write_comparison, ComparisonRow};
+
+use crate::error::Result;
+use crate::tasks::metrics_of;
+use crate::train::{ModelRun, Split};
+use crate::config::{ExperimentConfig, MetricName};
+use std::path::Path;
+
+/// A number as CSV text: shortest round-trip form, empty for a missing value.
+pub fn num(v: Option<f64>) -> String {
+    match v {
+        Some(v) if v.is_finite() => format!("{v}"),
+        Some(v) => format!("{v}").to_lowercase(),
+        None => String::new(),
+    }
+}
+
+const ALL_METRICS: [MetricName; 5] = [
+    MetricName::Accuracy,
+    MetricName::MacroF1,
+    MetricName::Rmse,
+    MetricName::Mae,
+    MetricName::R2,
+];
+
+/// `history.csv`: one row per epoch, model, task and split; a column per metric
+/// (empty where a metric does not apply to the task's kind).
+pub fn write_history(path: &Path, runs: &[ModelRun]) -> Result<()> {
+    let mut header = vec!["epoch", "model", "task", "split", "loss"];
+    header.extend(ALL_METRICS.iter().map(|m| m.as_str()));
+    header.push("weight");
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .flat_map(|run| {
+            run.history.iter().map(move |r| {
+                let mut row = vec![r.epoch.to_string(), run.model.clone(), r.task.clone(), r.split.as_str().into(), num(Some(r.loss))];
+                row.extend(ALL_METRICS.iter().map(|m| num(r.metrics.iter().find(|(n, _)| n == m).map(|(_, v)| *v))));
+                row.push(num(Some(r.weight)));
+                row
+            })
+        })
+        .collect();
+    write_csv(path, &header, &rows)
+}
+
+/// `metrics.csv`: the reported numbers, from each model's selected epoch,
+/// on the validation and test splits (long format: one value per row).
+pub fn write_metrics(path: &Path, config: &ExperimentConfig, runs: &[ModelRun]) -> Result<()> {
+    let header = ["model", "task", "split", "metric", "value", "epoch"];
+    let mut rows = Vec::new();
+    for run in runs {
+        let Some(epoch) = run.selected_epoch else { continue };
+        for split in [Split::Validation, Split::Test] {
+            for r in run.selected(split) {
+                let kind = config.tasks.iter().find(|t| t.name == r.task).map(|t| t.kind);
+                rows.push(vec![run.model.clone(), r.task.clone(), split.as_str().into(), "loss".into(), num(Some(r.loss)), epoch.to_string()]);
+                for (m, v) in &r.metrics {
+                    debug_assert!(kind.is_none_or(|k| metrics_of(k).contains(m)));
+                    rows.push(vec![run.model.clone(), r.task.clone(), split.as_str().into(), m.as_str().into(), num(Some(*v)), epoch.to_string()]);
+                }
+            }
+        }
+    }
+    write_csv(path, &header, &rows)
+}

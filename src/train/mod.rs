@@ -1,0 +1,302 @@
+//! Training one model: mini-batches from the seed, one step split at the
+//! shared representation, evaluation after every epoch, and the epoch whose
+//! test numbers are reported chosen on validation data.
+
+mod evaluate;
+mod optimizer;
+mod progress;
+
+pub use evaluate::evaluate;
+pub use optimizer::Optimizer;
+pub use progress::ProgressMode;
+
+use crate::config::{ExperimentConfig, MetricName, Selection, TaskConfig};
+use crate::data::{Part, PreparedData, SplitMix64};
+use crate::error::Error;
+use crate::model::{Activation, Backend, Matrix, Network};
+use crate::plan::{ModelPlan, ShapeTable};
+use crate::tasks::{batch_targets, metrics::evaluate_outputs, task_loss};
+use crate::weighting::{self, WeightingStrategy};
+use dfdx::prelude::*;
+
+/// Which part of the data a history row describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    Train,
+    Validation,
+    Test,
+}
+
+impl Split {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Validation => "validation",
+            Split::Test => "test",
+        }
+    }
+}
+
+/// One task's numbers on one split after one epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub task: String,
+    pub split: Split,
+    /// Mean loss (for `train`: the running mean over the epoch's steps, dropout on).
+    pub loss: f64,
+    pub metrics: Vec<(MetricName, f64)>,
+    /// The task's loss weight, averaged over the epoch's steps.
+    pub weight: f64,
+}
+
+/// Everything one model's training produced, finished or not.
+#[derive(Debug)]
+pub struct ModelRun {
+    pub model: String,
+    pub history: Vec<EpochRecord>,
+    /// The epoch whose validation and test numbers are reported.
+    pub selected_epoch: Option<usize>,
+    /// Why training stopped early, if it did (e.g. a NaN loss).
+    pub failure: Option<Error>,
+}
+
+impl ModelRun {
+    /// The records of the selected epoch on `split`.
+    pub fn selected(&self, split: Split) -> impl Iterator<Item = &EpochRecord> {
+        let epoch = self.selected_epoch;
+        self.history
+            .iter()
+            .filter(move |r| Some(r.epoch) == epoch && r.split == split)
+    }
+}
+
+/// Assembles the inputs of `rows` as a batch tensor.
+pub(crate) fn input_batch(dev: &Backend, part: &Part, sample_shape: &[usize], rows: &[usize]) -> Activation<NoneTape> {
+    let f: usize = sample_shape.iter().product();
+    let mut values = Vec::with_capacity(rows.len() * f);
+    for &r in rows {
+        values.extend_from_slice(&part.inputs[r * f..(r + 1) * f]);
+    }
+    match *sample_shape {
+        [c, h, w] => Activation::Image(dev.tensor_from_vec(values, (rows.len(), c, h, w))),
+        _ => Activation::Flat(dev.tensor_from_vec(values, (rows.len(), f))),
+    }
+}
+
+fn traced(a: Activation<NoneTape>) -> Activation<OwnedTape<f32, Backend>> {
+    match a {
+        Activation::Image(x) => Activation::Image(x.leaky_traced()),
+        Activation::Flat(x) => Activation::Flat(x.leaky_traced()),
+    }
+}
+
+/// Trains the model `plan` describes and evaluates it after every epoch.
+pub fn train_model(
+    plan: &ModelPlan,
+    config: &ExperimentConfig,
+    shapes: &ShapeTable,
+    data: &PreparedData,
+    progress: ProgressMode,
+) -> ModelRun {
+    let seed = config.experiment.seed;
+    let tasks: Vec<&TaskConfig> = plan.tasks.iter().map(|&i| &config.tasks[i]).collect();
+    // Dropout draws from the device's generator: seed it too.
+    let dev = Backend::seed_from_u64(SplitMix64::derived(seed, "dropout").next_u64());
+    let heads: Vec<(&str, usize)> = tasks.iter().map(|t| (t.name.as_str(), t.head_size())).collect();
+    let mut network = Network::new(&dev, shapes, &heads, seed);
+    let mut optimizer = Optimizer::new(config.train.optimizer);
+    // A single-task baseline optimises its one loss as is.
+    let task_weights: Vec<f64> = if plan.is_multi_task() {
+        tasks.iter().map(|t| t.weight).collect()
+    } else {
+        vec![1.0]
+    };
+    let mut strategy = weighting::build(&config.weighting, &task_weights);
+    let mut order_rng = SplitMix64::derived(seed, "batches");
+    let batch = config.train.batch_size;
+    let steps_per_epoch = data.train.len.div_ceil(batch);
+    let bar = progress.bar(&plan.id, config.train.epochs, steps_per_epoch);
+
+    let mut run = ModelRun {
+        model: plan.id.clone(),
+        history: Vec::new(),
+        selected_epoch: None,
+        failure: None,
+    };
+    let mut best_val = f64::INFINITY;
+    for epoch in 1..=config.train.epochs {
+        let order = order_rng.permutation(data.train.len);
+        let mut sums = EpochSums::new(&tasks);
+        for (step, rows) in order.chunks(batch).enumerate() {
+            match train_step(&mut network, &mut optimizer, strategy.as_mut(), &tasks, plan, data, rows) {
+                Ok(step_out) => sums.add(rows.len(), step_out),
+                Err((task, value)) => {
+                    bar.abandon();
+                    run.failure = Some(Error::NonFinite {
+                        model: plan.id.clone(),
+                        task,
+                        value,
+                        epoch,
+                        step: step + 1,
+                    });
+                    return run;
+                }
+            }
+            bar.set_message(format!("epoch {epoch}/{} loss {:.4}", config.train.epochs, sums.running_loss()));
+            bar.inc(1);
+        }
+        run.history.extend(sums.records(epoch, &tasks, data, plan));
+        let weights = sums.mean_weights();
+        let mut val_loss = 0.0;
+        for (split, part) in [(Split::Validation, &data.validation), (Split::Test, &data.test)] {
+            for (k, (loss, metrics)) in evaluate(&network, &tasks, plan, data, part).into_iter().enumerate() {
+                if split == Split::Validation {
+                    val_loss += loss;
+                }
+                run.history.push(EpochRecord {
+                    epoch,
+                    task: tasks[k].name.clone(),
+                    split,
+                    loss,
+                    metrics,
+                    weight: weights[k],
+                });
+            }
+        }
+        let better = match config.train.select {
+            Selection::ValLoss => val_loss < best_val || run.selected_epoch.is_none(),
+            Selection::Last => true,
+        };
+        if better {
+            best_val = val_loss;
+            run.selected_epoch = Some(epoch);
+        }
+        tracing::debug!(model = %plan.id, epoch, val_loss, "epoch done");
+    }
+    bar.finish_and_clear();
+    run
+}
+
+/// What one step reports: per task the loss, the weight and the outputs.
+struct StepOut {
+    losses: Vec<f32>,
+    weights: Vec<f32>,
+    outputs: Vec<Vec<f32>>,
+    rows: Vec<usize>,
+}
+
+/// One optimisation step. The trunk runs forward and backward once; each
+/// head's weighted loss is taken back to the representation `z`, and the sum
+/// of those gradients is sent back through the trunk.
+fn train_step(
+    network: &mut Network,
+    optimizer: &mut Optimizer,
+    strategy: &mut dyn WeightingStrategy,
+    tasks: &[&TaskConfig],
+    plan: &ModelPlan,
+    data: &PreparedData,
+    rows: &[usize],
+) -> Result<StepOut, (String, f32)> {
+    let dev = network.device().clone();
+    let x = traced(input_batch(&dev, &data.train, &data.sample_shape, rows));
+    let (z, trunk_tape) = network.trunk(x, true).split_tape();
+    let mut losses = Vec::with_capacity(tasks.len());
+    let mut outputs = Vec::with_capacity(tasks.len());
+    for (k, task) in tasks.iter().enumerate() {
+        let out = network.heads[k].forward(z.clone().leaky_traced());
+        outputs.push(out.as_vec());
+        let target = batch_targets(&dev, task.kind, task.head_size(), &data.train.targets[plan.tasks[k]], rows);
+        losses.push(task_loss(task.kind, out, target));
+    }
+    let values: Vec<f32> = losses.iter().map(|l| l.array()).collect();
+    if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+        return Err((tasks[k].name.clone(), values[k]));
+    }
+    let weights = strategy.weights(&values);
+    let mut head_grads = Vec::with_capacity(tasks.len());
+    let mut rep_grad: Option<Matrix> = None;
+    for (loss, &w) in losses.into_iter().zip(&weights) {
+        let grads = (loss * w).backward();
+        let g = grads.get(&z);
+        rep_grad = Some(match rep_grad {
+            Some(acc) => acc + g,
+            None => g,
+        });
+        head_grads.push(grads);
+    }
+    let rep_grad = rep_grad.expect("a model has at least one task");
+    let mut trunk_grads = (z.put_tape(trunk_tape) * rep_grad).sum().backward();
+    optimizer
+        .step(network, &mut trunk_grads, &mut head_grads)
+        .expect("CPU tensors allocate infallibly");
+    Ok(StepOut {
+        losses: values,
+        weights,
+        outputs,
+        rows: rows.to_vec(),
+    })
+}
+
+/// Running sums over an epoch's steps, for the `train` rows of the history.
+struct EpochSums {
+    samples: usize,
+    loss: Vec<f64>,
+    weight: Vec<f64>,
+    steps: usize,
+    outputs: Vec<Vec<f32>>,
+    rows: Vec<usize>,
+}
+
+impl EpochSums {
+    fn new(tasks: &[&TaskConfig]) -> Self {
+        EpochSums {
+            samples: 0,
+            loss: vec![0.0; tasks.len()],
+            weight: vec![0.0; tasks.len()],
+            steps: 0,
+            outputs: vec![Vec::new(); tasks.len()],
+            rows: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, n: usize, s: StepOut) {
+        self.samples += n;
+        self.steps += 1;
+        for k in 0..self.loss.len() {
+            self.loss[k] += f64::from(s.losses[k]) * n as f64;
+            self.weight[k] += f64::from(s.weights[k]);
+            self.outputs[k].extend_from_slice(&s.outputs[k]);
+        }
+        self.rows.extend(s.rows);
+    }
+
+    fn running_loss(&self) -> f64 {
+        self.loss.iter().sum::<f64>() / self.samples.max(1) as f64
+    }
+
+    fn mean_weights(&self) -> Vec<f64> {
+        self.weight.iter().map(|w| w / self.steps.max(1) as f64).collect()
+    }
+
+    /// Train-split records: running loss, and metrics of the outputs seen while training.
+    fn records(&self, epoch: usize, tasks: &[&TaskConfig], data: &PreparedData, plan: &ModelPlan) -> Vec<EpochRecord> {
+        let weights = self.mean_weights();
+        tasks
+            .iter()
+            .enumerate()
+            .map(|(k, task)| {
+                let t = plan.tasks[k];
+                let targets = data.train.targets[t].select(&self.rows);
+                EpochRecord {
+                    epoch,
+                    task: task.name.clone(),
+                    split: Split::Train,
+                    loss: self.loss[k] / self.samples.max(1) as f64,
+                    metrics: evaluate_outputs(task.kind, &self.outputs[k], task.head_size(), &targets, data.target_scales[t]),
+                    weight: weights[k],
+                }
+            })
+            .collect()
+    }
+}
