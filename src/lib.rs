@@ -14,10 +14,10 @@ pub mod model;
 pub mod plan;
 
 pub use error::{Error, Result};
+pub mod results;
+pub mod run;
 pub mod tasks;
 pub mod train;
 pub mod weighting;
-pub mod results;
-pub mod run;
 
 pub use run::{run_file, RunOptions};

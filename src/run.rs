@@ -32,13 +32,19 @@ pub struct RunOutcome {
 }
 
 /// Loads, validates and plans an experiment: everything up to training.
-pub fn prepare(path: &Path, overrides: &[String]) -> Result<(ExperimentConfig, Plan, PreparedData)> {
+pub fn prepare(
+    path: &Path,
+    overrides: &[String],
+) -> Result<(ExperimentConfig, Plan, PreparedData)> {
     let mut config = config::load(path, overrides)?;
     let file = path.display().to_string();
     let (main, test, files) = data::load_raw(&config)?;
     let input = match &config.trunk.input {
         Some(shape) => {
-            let (have, want) = (main.sample_shape.iter().product::<usize>(), shape.iter().product::<usize>());
+            let (have, want) = (
+                main.sample_shape.iter().product::<usize>(),
+                shape.iter().product::<usize>(),
+            );
             if have != want {
                 return Err(Error::config(
                     &file,
@@ -93,7 +99,11 @@ pub fn run_file(path: &Path, options: &RunOptions) -> Result<RunOutcome> {
             .build_global();
     }
     if options.dry_run {
-        println!("experiment `{}` ({})", config.experiment.name, path.display());
+        println!(
+            "experiment `{}` ({})",
+            config.experiment.name,
+            path.display()
+        );
         println!(
             "data: {} train / {} validation / {} test samples of shape {:?}",
             data.train.len, data.validation.len, data.test.len, data.sample_shape
@@ -179,9 +189,11 @@ fn claim_run_dir(dir: &Path, force: bool) -> Result<()> {
             message: "this config and seed already have finished results here; pass --force to train again and replace them".into(),
         });
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create the output folder", e))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(dir, "cannot create the output folder", e))?;
     let probe = dir.join(".write-check");
-    std::fs::write(&probe, b"").map_err(|e| Error::io(dir, "the output folder is not writable", e))?;
+    std::fs::write(&probe, b"")
+        .map_err(|e| Error::io(dir, "the output folder is not writable", e))?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }

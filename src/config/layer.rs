@@ -7,7 +7,9 @@ use std::fmt;
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum LayerConfig {
     /// Fully connected: `out` units (input must be flat).
-    Linear { out: usize },
+    Linear {
+        out: usize,
+    },
     /// 2-D convolution over `[channels, height, width]`.
     Conv2d {
         out_channels: usize,
@@ -29,7 +31,9 @@ pub enum LayerConfig {
     /// `[c, h, w]` to `[c·h·w]`.
     Flatten {},
     /// Zeroes each input with probability `p` while training (inverted dropout).
-    Dropout { p: f64 },
+    Dropout {
+        p: f64,
+    },
 }
 
 fn one() -> usize {

@@ -18,11 +18,14 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<ExperimentConfig> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::config(&file, format!("cannot read the experiment file: {e}")))?;
     // Parse once on our own for syntax errors: toml's messages carry line and column.
-    text.parse::<toml::Table>()
-        .map_err(|e| Error::config(&file, format!("TOML syntax error: {}", e.to_string().trim_end())))?;
+    text.parse::<toml::Table>().map_err(|e| {
+        Error::config(
+            &file,
+            format!("TOML syntax error: {}", e.to_string().trim_end()),
+        )
+    })?;
 
-    let mut figment = Figment::from(Toml::string(&text))
-        .merge(Env::prefixed("MTL_").split("__"));
+    let mut figment = Figment::from(Toml::string(&text)).merge(Env::prefixed("MTL_").split("__"));
     for raw in overrides {
         figment = apply_override(figment, raw)?;
     }
@@ -95,7 +98,11 @@ fn set_in(node: &mut toml::Value, path: &[&str], value: toml::Value) -> Result<(
             t.entry(head.to_string())
                 .or_insert_with(|| toml::Value::Table(Default::default()))
         }
-        _ => return Err(format!("`{head}` is inside a value that is not a table or list")),
+        _ => {
+            return Err(format!(
+                "`{head}` is inside a value that is not a table or list"
+            ))
+        }
     };
     set_in(child, rest, value)
 }
@@ -118,7 +125,17 @@ fn describe_figment_error(file: &str, err: figment::Error, text: &str) -> Error 
         }
         _ => file.to_string(),
     };
-    let key = describe_path(&err.path, text);
+    let mut path = err.path.clone();
+    // figment's path ends with the unknown or missing key itself; name its table.
+    let named = match &err.kind {
+        Kind::UnknownField(field, _) => Some(field.to_string()),
+        Kind::MissingField(field) => Some(field.to_string()),
+        _ => None,
+    };
+    if named.is_some() && path.last() == named.as_ref() {
+        path.pop();
+    }
+    let key = describe_path(&path, text);
     let message = match &err.kind {
         Kind::UnknownField(field, expected) => {
             let suggestion = closest(field, expected)
@@ -185,14 +202,20 @@ fn describe_path(path: &[String], text: &str) -> String {
     let parsed = text.parse::<toml::Table>().ok();
     let mut node: Option<toml::Value> = parsed.map(toml::Value::Table);
     for part in path {
-        let next = node.as_ref().and_then(|n| match (n, part.parse::<usize>()) {
-            (toml::Value::Array(a), Ok(i)) => a.get(i).cloned(),
-            (toml::Value::Table(t), _) => t.get(part).cloned(),
-            _ => None,
-        });
+        let next = node
+            .as_ref()
+            .and_then(|n| match (n, part.parse::<usize>()) {
+                (toml::Value::Array(a), Ok(i)) => a.get(i).cloned(),
+                (toml::Value::Table(t), _) => t.get(part).cloned(),
+                _ => None,
+            });
         if let Ok(i) = part.parse::<usize>() {
             out.push_str(&format!("[{i}]"));
-            if let Some(name) = next.as_ref().and_then(|n| n.get("name")).and_then(|n| n.as_str()) {
+            if let Some(name) = next
+                .as_ref()
+                .and_then(|n| n.get("name"))
+                .and_then(|n| n.as_str())
+            {
                 out.push_str(&format!(" ({name})"));
             }
         } else {

@@ -9,8 +9,8 @@ mod load;
 mod validate;
 
 pub use layer::{layer_padding, LayerConfig, Padding, PaddingName};
-pub use load::load;
 pub(crate) use load::closest as closest_name;
+pub use load::load;
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -265,6 +265,9 @@ pub struct TrainConfig {
     pub batch_size: usize,
     #[serde(default)]
     pub optimizer: OptimizerConfig,
+    /// Learning-rate schedule over the whole budget.
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
     /// Which epoch's test numbers are reported.
     #[serde(default)]
     pub select: Selection,
@@ -279,6 +282,7 @@ impl Default for TrainConfig {
             epochs: default_epochs(),
             batch_size: default_batch_size(),
             optimizer: OptimizerConfig::default(),
+            lr_schedule: LrSchedule::default(),
             select: Selection::default(),
             threads: 0,
         }
@@ -290,6 +294,28 @@ fn default_epochs() -> usize {
 }
 fn default_batch_size() -> usize {
     32
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LrSchedule {
+    /// The optimizer's `lr` throughout.
+    #[default]
+    Constant,
+    /// Cosine annealing from `lr` to 0 over all steps (Loshchilov & Hutter 2017, no restarts).
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The factor on `lr` for step `step` (0-based) of `total`.
+    pub fn factor(&self, step: usize, total: usize) -> f64 {
+        match self {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::Cosine => {
+                0.5 * (1.0 + (std::f64::consts::PI * step as f64 / total.max(1) as f64).cos())
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -24,7 +24,10 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
             return Err(format!("key `tasks[{i}].name`: must not be empty"));
         }
         if c.tasks[..i].iter().any(|o| o.name == t.name) {
-            return Err(format!("key `{at}.name`: task `{}` is declared twice", t.name));
+            return Err(format!(
+                "key `{at}.name`: task `{}` is declared twice",
+                t.name
+            ));
         }
         match (t.kind, t.classes) {
             (TaskKind::Classification, None) => {
@@ -48,7 +51,9 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
             TaskKind::Classification | TaskKind::Binary => {
                 matches!(metric, MetricName::Accuracy | MetricName::MacroF1)
             }
-            TaskKind::Regression => matches!(metric, MetricName::Rmse | MetricName::Mae | MetricName::R2),
+            TaskKind::Regression => {
+                matches!(metric, MetricName::Rmse | MetricName::Mae | MetricName::R2)
+            }
         };
         if !fits {
             return Err(format!(
@@ -63,11 +68,16 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
             .to_lowercase());
         }
         if !(t.weight.is_finite() && t.weight >= 0.0) {
-            return Err(format!("key `{at}.weight`: {}, expected a number ≥ 0", t.weight));
+            return Err(format!(
+                "key `{at}.weight`: {}, expected a number ≥ 0",
+                t.weight
+            ));
         }
         if let Some(map) = &t.map {
             if map.is_empty() {
-                return Err(format!("key `{at}.map`: empty, expected one target per label value"));
+                return Err(format!(
+                    "key `{at}.map`: empty, expected one target per label value"
+                ));
             }
         }
     }
@@ -79,19 +89,27 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
     }
     match c.train.optimizer {
         OptimizerConfig::Adam {
-            lr, betas, eps, weight_decay,
+            lr,
+            betas,
+            eps,
+            weight_decay,
         } => {
             positive("train.optimizer.lr", lr)?;
             positive("train.optimizer.eps", eps)?;
             for (i, b) in betas.iter().enumerate() {
                 if !(0.0..1.0).contains(b) {
-                    return Err(format!("key `train.optimizer.betas[{i}]`: {b}, expected 0 ≤ beta < 1"));
+                    return Err(format!(
+                        "key `train.optimizer.betas[{i}]`: {b}, expected 0 ≤ beta < 1"
+                    ));
                 }
             }
             non_negative("train.optimizer.weight_decay", weight_decay)?;
         }
         OptimizerConfig::Sgd {
-            lr, momentum, weight_decay, nesterov,
+            lr,
+            momentum,
+            weight_decay,
+            nesterov,
         } => {
             positive("train.optimizer.lr", lr)?;
             non_negative("train.optimizer.momentum", momentum)?;
@@ -107,18 +125,27 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
             LayerConfig::Dropout { p } if !(0.0..1.0).contains(&p) => {
                 return Err(format!("key `{at}.p`: {p}, expected 0 ≤ p < 1"))
             }
-            LayerConfig::Linear { out: 0 } => return Err(format!("key `{at}.out`: 0, expected at least 1")),
-            LayerConfig::Conv2d { out_channels, kernel, stride, .. } => {
-                for (k, v) in [("out_channels", out_channels), ("kernel", kernel), ("stride", stride)] {
+            LayerConfig::Linear { out: 0 } => {
+                return Err(format!("key `{at}.out`: 0, expected at least 1"))
+            }
+            LayerConfig::Conv2d {
+                out_channels,
+                kernel,
+                stride,
+                ..
+            } => {
+                for (k, v) in [
+                    ("out_channels", out_channels),
+                    ("kernel", kernel),
+                    ("stride", stride),
+                ] {
                     if v == 0 {
                         return Err(format!("key `{at}.{k}`: 0, expected at least 1"));
                     }
                 }
             }
-            LayerConfig::Maxpool2d { size, stride } => {
-                if size == 0 || stride == Some(0) {
-                    return Err(format!("key `{at}`: size and stride must be at least 1"));
-                }
+            LayerConfig::Maxpool2d { size, stride } if size == 0 || stride == Some(0) => {
+                return Err(format!("key `{at}`: size and stride must be at least 1"));
             }
             _ => {}
         }
@@ -127,13 +154,22 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
     for (k, v) in [("validation", split.validation), ("test", split.test)] {
         if let SplitAmount::Fraction(f) = v {
             if !(0.0..1.0).contains(&f) {
-                return Err(format!("key `data.split.{k}`: {f}, expected a fraction in [0, 1) or a count"));
+                return Err(format!(
+                    "key `data.split.{k}`: {f}, expected a fraction in [0, 1) or a count"
+                ));
             }
         }
     }
-    if let DataConfig::Idx { test_images, test_labels, .. } = &c.data {
+    if let DataConfig::Idx {
+        test_images,
+        test_labels,
+        ..
+    } = &c.data
+    {
         if test_images.is_some() != test_labels.is_some() {
-            return Err("keys `data.test_images` and `data.test_labels`: give both or neither".into());
+            return Err(
+                "keys `data.test_images` and `data.test_labels`: give both or neither".into(),
+            );
         }
     }
     Ok(())

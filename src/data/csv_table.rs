@@ -26,7 +26,9 @@ impl CsvTable {
 pub fn read_csv(path: &Path, key: &str) -> Result<CsvTable> {
     let file = std::fs::File::open(path)
         .map_err(|e| Error::data(path, format!("cannot read the file named by `{key}`: {e}")))?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(file);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(file);
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| Error::data(path, format!("cannot read the header row: {e}")))?

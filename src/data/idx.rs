@@ -14,12 +14,8 @@ pub struct IdxArray {
 
 /// Reads an IDX file; `.gz` content is recognised by its magic bytes, not its name.
 pub fn read_idx(path: &Path, key: &str) -> Result<IdxArray> {
-    let raw = std::fs::read(path).map_err(|e| {
-        Error::data(
-            path,
-            format!("cannot read the file named by `{key}`: {e}"),
-        )
-    })?;
+    let raw = std::fs::read(path)
+        .map_err(|e| Error::data(path, format!("cannot read the file named by `{key}`: {e}")))?;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&raw[..])

@@ -70,9 +70,26 @@ pub fn load_raw(config: &ExperimentConfig) -> Result<(RawData, Option<RawData>, 
             test_labels,
             ..
         } => {
+            // An IDX label file has one column, `label`.
+            if let Some((i, t)) = config
+                .tasks
+                .iter()
+                .enumerate()
+                .find(|(_, t)| t.label != "label")
+            {
+                return Err(Error::data(
+                    labels,
+                    format!(
+                        "key `tasks[{i}] ({}).label`: column `{}` does not exist; IDX data has one label column, `label`",
+                        t.name, t.label
+                    ),
+                ));
+            }
             let main = load_idx_pair(images, labels, "data.images", "data.labels")?;
             let test = match (test_images, test_labels) {
-                (Some(i), Some(l)) => Some(load_idx_pair(i, l, "data.test_images", "data.test_labels")?),
+                (Some(i), Some(l)) => {
+                    Some(load_idx_pair(i, l, "data.test_images", "data.test_labels")?)
+                }
                 _ => None,
             };
             let mut files = vec![describe(images)?, describe(labels)?];
@@ -131,25 +148,39 @@ fn load_idx_pair(images: &Path, labels: &Path, ikey: &str, lkey: &str) -> Result
     if img.dims.len() != 3 {
         return Err(Error::data(
             images,
-            format!("`{ikey}`: expected images (3 dimensions), found dimensions {:?}", img.dims),
+            format!(
+                "`{ikey}`: expected images (3 dimensions), found dimensions {:?}",
+                img.dims
+            ),
         ));
     }
     if lab.dims.len() != 1 {
         return Err(Error::data(
             labels,
-            format!("`{lkey}`: expected labels (1 dimension), found dimensions {:?}", lab.dims),
+            format!(
+                "`{lkey}`: expected labels (1 dimension), found dimensions {:?}",
+                lab.dims
+            ),
         ));
     }
     if img.dims[0] != lab.dims[0] {
         return Err(Error::data(
             labels,
-            format!("{} labels for {} images in {}", lab.dims[0], img.dims[0], images.display()),
+            format!(
+                "{} labels for {} images in {}",
+                lab.dims[0],
+                img.dims[0],
+                images.display()
+            ),
         ));
     }
     Ok(RawData {
         sample_shape: vec![1, img.dims[1], img.dims[2]],
         inputs: img.data.iter().map(|&b| f32::from(b)).collect(),
-        columns: vec![("label".into(), lab.data.iter().map(|&b| f64::from(b)).collect())],
+        columns: vec![(
+            "label".into(),
+            lab.data.iter().map(|&b| f64::from(b)).collect(),
+        )],
         len: img.dims[0],
     })
 }
@@ -178,7 +209,10 @@ fn load_csv(
     let mut label_columns: Vec<String> = Vec::new();
     for (i, t) in config.tasks.iter().enumerate() {
         if table.column_index(&t.label).is_none() {
-            return Err(missing(&t.label, &format!("key `tasks[{i}] ({}).label`", t.name)));
+            return Err(missing(
+                &t.label,
+                &format!("key `tasks[{i}] ({}).label`", t.name),
+            ));
         }
         if !label_columns.contains(&t.label) {
             label_columns.push(t.label.clone());
@@ -212,9 +246,15 @@ fn load_csv(
             .collect(),
     };
     if feature_names.is_empty() {
-        return Err(Error::data(path, "no feature columns are left once the task labels and `data.drop` are taken out"));
+        return Err(Error::data(
+            path,
+            "no feature columns are left once the task labels and `data.drop` are taken out",
+        ));
     }
-    let idx: Vec<usize> = feature_names.iter().map(|n| table.column_index(n).unwrap()).collect();
+    let idx: Vec<usize> = feature_names
+        .iter()
+        .map(|n| table.column_index(n).unwrap())
+        .collect();
     let w = table.header.len();
     let mut inputs = Vec::with_capacity(table.rows * idx.len());
     for r in 0..table.rows {
@@ -241,7 +281,11 @@ pub fn prepare(
     let source = data_source_name(config);
     let split = config.data.split();
     let mut order = SplitMix64::derived(config.experiment.seed, "split").permutation(main.len);
-    let n_test = if test_file.is_some() { 0 } else { split.test.of(main.len) };
+    let n_test = if test_file.is_some() {
+        0
+    } else {
+        split.test.of(main.len)
+    };
     let n_val = split.validation.of(main.len);
     if n_test + n_val >= main.len {
         return Err(Error::data(
@@ -250,6 +294,12 @@ pub fn prepare(
                 "key `data.split`: validation {n_val} + test {n_test} samples leave none of the {} for training",
                 main.len
             ),
+        ));
+    }
+    if n_val == 0 && config.train.select == crate::config::Selection::ValLoss {
+        return Err(Error::data(
+            &source,
+            "key `data.split.validation`: 0 samples, but `train.select = \"val_loss\"` chooses the epoch on validation data; give a validation split or set `train.select = \"last\"`",
         ));
     }
     let test_idx: Vec<usize> = order.drain(..n_test).collect();
@@ -328,7 +378,11 @@ impl InputScaler {
                     let var = (sq[j] / n - m * m).max(0.0);
                     shift[j] = m as f32;
                     // A constant feature stays at 0 instead of dividing by zero.
-                    scale[j] = if var > 1e-12 { (1.0 / var.sqrt()) as f32 } else { 1.0 };
+                    scale[j] = if var > 1e-12 {
+                        (1.0 / var.sqrt()) as f32
+                    } else {
+                        1.0
+                    };
                 }
                 InputScaler { shift, scale }
             }

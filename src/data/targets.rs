@@ -23,7 +23,10 @@ pub struct TargetScale {
 }
 
 impl TargetScale {
-    pub const IDENTITY: TargetScale = TargetScale { mean: 0.0, std: 1.0 };
+    pub const IDENTITY: TargetScale = TargetScale {
+        mean: 0.0,
+        std: 1.0,
+    };
     pub fn restore(&self, v: f32) -> f64 {
         f64::from(v) * self.std + self.mean
     }
@@ -31,11 +34,21 @@ impl TargetScale {
 
 fn column<'a>(raw: &'a RawData, task: &TaskConfig) -> &'a [f64] {
     // `load_raw` checked every label column exists.
-    &raw.columns.iter().find(|(n, _)| *n == task.label).unwrap().1
+    &raw.columns
+        .iter()
+        .find(|(n, _)| *n == task.label)
+        .unwrap()
+        .1
 }
 
 /// The task's target for each row, before any scaling.
-fn raw_targets(task_index: usize, task: &TaskConfig, raw: &RawData, rows: &[usize], source: &Path) -> Result<Vec<f64>> {
+fn raw_targets(
+    task_index: usize,
+    task: &TaskConfig,
+    raw: &RawData,
+    rows: &[usize],
+    source: &Path,
+) -> Result<Vec<f64>> {
     let at = format!("tasks[{task_index}] ({})", task.name);
     let col = column(raw, task);
     let mut out = Vec::with_capacity(rows.len());
@@ -46,7 +59,10 @@ fn raw_targets(task_index: usize, task: &TaskConfig, raw: &RawData, rows: &[usiz
             if v < 0.0 || v.fract() != 0.0 {
                 return Err(Error::data(
                     source,
-                    format!("key `{at}.map`: column `{}` holds {v}, but a map needs labels 0, 1, 2, …", task.label),
+                    format!(
+                        "key `{at}.map`: column `{}` holds {v}, but a map needs labels 0, 1, 2, …",
+                        task.label
+                    ),
                 ));
             }
         }
@@ -69,35 +85,50 @@ fn raw_targets(task_index: usize, task: &TaskConfig, raw: &RawData, rows: &[usiz
     Ok(out)
 }
 
-fn check_classes(task_index: usize, task: &TaskConfig, values: &[f64], source: &Path) -> Result<Vec<usize>> {
+fn check_classes(
+    task_index: usize,
+    task: &TaskConfig,
+    values: &[f64],
+    source: &Path,
+) -> Result<()> {
     let at = format!("tasks[{task_index}] ({})", task.name);
     let limit = match task.kind {
         TaskKind::Binary => 2,
         _ => task.head_size(),
     };
-    let origin = if task.map.is_some() { "`map` gives" } else { "the data holds" };
-    values
-        .iter()
-        .map(|&v| {
-            if v < 0.0 || v.fract() != 0.0 {
-                Err(Error::data(
-                    source,
-                    format!("task `{}`: {origin} the label {v} (column `{}`), but {:?} labels must be integers 0..{}", task.name, task.label, task.kind, limit - 1).to_string(),
-                ))
-            } else if v as usize >= limit {
-                let expected = match task.kind {
-                    TaskKind::Binary => "binary labels must be 0 or 1".to_string(),
-                    _ => format!("the head has `classes = {limit}`, so labels must be 0..={}; set `{at}.classes` to at least {}", limit - 1, v as usize + 1),
-                };
-                Err(Error::data(
-                    source,
-                    format!("task `{}`: {origin} the label {v} (column `{}`), but {expected}", task.name, task.label),
-                ))
-            } else {
-                Ok(v as usize)
-            }
-        })
-        .collect()
+    let origin = if task.map.is_some() {
+        format!("`map` over column `{}` gives", task.label)
+    } else {
+        format!("column `{}` holds", task.label)
+    };
+    if let Some(bad) = values.iter().find(|v| **v < 0.0 || v.fract() != 0.0) {
+        return Err(Error::data(
+            source,
+            format!(
+                "task `{}`: {origin} the label {bad}, but class labels must be integers 0, 1, 2, …",
+                task.name
+            ),
+        ));
+    }
+    let largest = values.iter().cloned().fold(0.0, f64::max) as usize;
+    if largest >= limit {
+        let expected = match task.kind {
+            TaskKind::Binary => "binary labels must be 0 or 1".to_string(),
+            _ => format!(
+                "the head has `classes = {limit}` (labels 0..={}); set `{at}.classes` to at least {}",
+                limit - 1,
+                largest + 1
+            ),
+        };
+        return Err(Error::data(
+            source,
+            format!(
+                "task `{}`: {origin} labels up to {largest}, but {expected}",
+                task.name
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Targets of the training rows, and the scales later splits reuse.
@@ -151,10 +182,21 @@ pub(super) fn derive_with(
                 }
                 TaskKind::Regression => {
                     if let Some(bad) = all_values.iter().find(|v| !v.is_finite()) {
-                        return Err(Error::data(source, format!("task `{}`: target {bad} in column `{}` is not a finite number", task.name, task.label)));
+                        return Err(Error::data(
+                            source,
+                            format!(
+                                "task `{}`: target {bad} in column `{}` is not a finite number",
+                                task.name, task.label
+                            ),
+                        ));
                     }
                     let s = scales[i];
-                    Targets::Values(values.iter().map(|&v| ((v - s.mean) / s.std) as f32).collect())
+                    Targets::Values(
+                        values
+                            .iter()
+                            .map(|&v| ((v - s.mean) / s.std) as f32)
+                            .collect(),
+                    )
                 }
             })
         })

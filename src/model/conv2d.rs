@@ -34,9 +34,9 @@ pub fn conv2d<T: Tape<f32, Cpu>>(
     let batch = x.shape().0;
     let (k_len, hw_out) = (g.patch_len(), g.h_out * g.w_out);
     let dev = x.device().clone();
-    let xs = x.as_vec();
-    let ws = weight.as_vec();
-    let bs = bias.as_vec();
+    let xs = host_copy(&x);
+    let ws = host_copy(weight);
+    let bs = host_copy(bias);
 
     let mut cols = vec![0f32; batch * k_len * hw_out];
     let mut out = vec![0f32; batch * g.c_out * hw_out];
@@ -84,14 +84,16 @@ pub fn conv2d<T: Tape<f32, Cpu>>(
                 gb.iter_mut().zip(pb).for_each(|(a, b)| *a += b);
             }
             if input_grad {
-                let ws = w_id.as_vec();
+                let ws = host_copy(&w_id);
                 let gx = grad_slice(grads, &x)?;
                 gx.par_chunks_mut(in_len)
                     .zip(gy.par_chunks(g.c_out * hw_out))
                     .for_each(|(gxb, gyb)| {
                         // dcols[K, hw] = Wᵀ[K, c_out] · gy[c_out, hw]
                         let mut dcols = vec![0f32; k_len * hw_out];
-                        gemm_rowmajor(k_len, hw_out, g.c_out, &mut dcols, false, &ws, true, gyb, false);
+                        gemm_rowmajor(
+                            k_len, hw_out, g.c_out, &mut dcols, false, &ws, true, gyb, false,
+                        );
                         col2im_add(&dcols, gxb, &g);
                     });
             }
@@ -110,27 +112,42 @@ fn im2col(x: &[f32], cols: &mut [f32], g: &ConvGeometry) {
         for ky in 0..g.kernel {
             for kx in 0..g.kernel {
                 let dst = &mut cols[row * hw_out..(row + 1) * hw_out];
+                let (lo, hi) = valid_columns(g, kx);
                 for oy in 0..g.h_out {
                     let iy = (oy * g.stride + ky) as isize - g.pad as isize;
                     let line = &mut dst[oy * g.w_out..(oy + 1) * g.w_out];
-                    if iy < 0 || iy >= g.h as isize {
+                    if iy < 0 || iy >= g.h as isize || lo >= hi {
                         line.fill(0.0);
                         continue;
                     }
                     let src = &plane[iy as usize * g.w..(iy as usize + 1) * g.w];
-                    for (ox, v) in line.iter_mut().enumerate() {
-                        let ix = (ox * g.stride + kx) as isize - g.pad as isize;
-                        *v = if ix < 0 || ix >= g.w as isize {
-                            0.0
-                        } else {
-                            src[ix as usize]
-                        };
+                    line[..lo].fill(0.0);
+                    line[hi..].fill(0.0);
+                    let first = lo * g.stride + kx - g.pad;
+                    if g.stride == 1 {
+                        line[lo..hi].copy_from_slice(&src[first..first + hi - lo]);
+                    } else {
+                        for (j, v) in line[lo..hi].iter_mut().enumerate() {
+                            *v = src[first + j * g.stride];
+                        }
                     }
                 }
                 row += 1;
             }
         }
     }
+}
+
+/// The output columns `lo..hi` whose input column `ox·stride + kx − pad` lies inside the image.
+fn valid_columns(g: &ConvGeometry, kx: usize) -> (usize, usize) {
+    // ox·s + kx ≥ pad  and  ox·s + kx − pad ≤ w − 1
+    let lo = g.pad.saturating_sub(kx).div_ceil(g.stride);
+    let hi = if g.w + g.pad > kx {
+        ((g.w + g.pad - kx - 1) / g.stride + 1).min(g.w_out)
+    } else {
+        0
+    };
+    (lo.min(hi), hi)
 }
 
 /// The adjoint of `im2col`: adds each column entry back onto its input pixel.
@@ -142,22 +159,31 @@ fn col2im_add(cols: &[f32], x: &mut [f32], g: &ConvGeometry) {
         for ky in 0..g.kernel {
             for kx in 0..g.kernel {
                 let src = &cols[row * hw_out..(row + 1) * hw_out];
+                let (lo, hi) = valid_columns(g, kx);
                 for oy in 0..g.h_out {
                     let iy = (oy * g.stride + ky) as isize - g.pad as isize;
-                    if iy < 0 || iy >= g.h as isize {
+                    if iy < 0 || iy >= g.h as isize || lo >= hi {
                         continue;
                     }
-                    for ox in 0..g.w_out {
-                        let ix = (ox * g.stride + kx) as isize - g.pad as isize;
-                        if ix >= 0 && ix < g.w as isize {
-                            plane[iy as usize * g.w + ix as usize] += src[oy * g.w_out + ox];
-                        }
+                    let dst = &mut plane[iy as usize * g.w..(iy as usize + 1) * g.w];
+                    let first = lo * g.stride + kx - g.pad;
+                    let line = &src[oy * g.w_out + lo..oy * g.w_out + hi];
+                    for (j, v) in line.iter().enumerate() {
+                        dst[first + j * g.stride] += v;
                     }
                 }
                 row += 1;
             }
         }
     }
+}
+
+/// The values of a contiguous tensor, copied with one `memcpy`
+/// (`as_vec` walks the strides element by element).
+pub(crate) fn host_copy<S: Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Vec<f32> {
+    let mut v = vec![0f32; t.shape().num_elements()];
+    t.copy_into(&mut v);
+    v
 }
 
 /// `dst[m, n] (+)= op(a)[m, k] · op(b)[k, n]`, all row-major; `*_t` reads the
@@ -175,8 +201,16 @@ pub(crate) fn gemm_rowmajor(
     b_t: bool,
 ) {
     assert!(dst.len() >= m * n && a.len() >= m * k && b.len() >= k * n);
-    let (a_rs, a_cs) = if a_t { (1, m as isize) } else { (k as isize, 1) };
-    let (b_rs, b_cs) = if b_t { (1, k as isize) } else { (n as isize, 1) };
+    let (a_rs, a_cs) = if a_t {
+        (1, m as isize)
+    } else {
+        (k as isize, 1)
+    };
+    let (b_rs, b_cs) = if b_t {
+        (1, k as isize)
+    } else {
+        (n as isize, 1)
+    };
     // SAFETY: the assert above bounds every index gemm computes from these strides.
     unsafe {
         gemm::gemm(
@@ -207,7 +241,15 @@ pub(crate) fn gemm_rowmajor(
 mod tests {
     use super::*;
 
-    fn geometry(c_in: usize, c_out: usize, h: usize, w: usize, kernel: usize, stride: usize, pad: usize) -> ConvGeometry {
+    fn geometry(
+        c_in: usize,
+        c_out: usize,
+        h: usize,
+        w: usize,
+        kernel: usize,
+        stride: usize,
+        pad: usize,
+    ) -> ConvGeometry {
         ConvGeometry {
             c_in,
             c_out,
@@ -234,9 +276,16 @@ mod tests {
                                 for kx in 0..g.kernel {
                                     let iy = (oy * g.stride + ky) as isize - g.pad as isize;
                                     let ix = (ox * g.stride + kx) as isize - g.pad as isize;
-                                    if iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w {
-                                        s += x[((n * g.c_in + ci) * g.h + iy as usize) * g.w + ix as usize]
-                                            * w[(co * g.c_in + ci) * g.kernel * g.kernel + ky * g.kernel + kx];
+                                    if iy >= 0
+                                        && ix >= 0
+                                        && (iy as usize) < g.h
+                                        && (ix as usize) < g.w
+                                    {
+                                        s += x[((n * g.c_in + ci) * g.h + iy as usize) * g.w
+                                            + ix as usize]
+                                            * w[(co * g.c_in + ci) * g.kernel * g.kernel
+                                                + ky * g.kernel
+                                                + kx];
                                     }
                                 }
                             }
@@ -257,7 +306,14 @@ mod tests {
     #[test]
     fn forward_matches_direct_convolution() {
         let dev = Cpu::default();
-        for g in [geometry(2, 3, 5, 6, 3, 1, 1), geometry(3, 2, 7, 7, 3, 2, 0), geometry(1, 4, 4, 4, 1, 1, 0)] {
+        for g in [
+            geometry(2, 3, 5, 6, 3, 1, 1),
+            geometry(3, 2, 7, 7, 3, 2, 0),
+            geometry(1, 4, 4, 4, 1, 1, 0),
+            geometry(2, 2, 6, 5, 3, 2, 2),
+            geometry(1, 3, 6, 6, 5, 1, 2),
+            geometry(1, 2, 3, 3, 3, 1, 3),
+        ] {
             let batch = 5;
             let xs = pseudo(batch * g.c_in * g.h * g.w, 1);
             let ws = pseudo(g.c_out * g.patch_len(), 2);
@@ -290,7 +346,11 @@ mod tests {
         let y = conv2d(x.leaky_trace(), &w, &b, g, true);
         let grads = (y * rt).sum().backward();
         let objective = |xs: &[f32], ws: &[f32], bs: &[f32]| -> f64 {
-            direct(xs, ws, bs, batch, &g).iter().zip(&r).map(|(a, b)| f64::from(a * b)).sum()
+            direct(xs, ws, bs, batch, &g)
+                .iter()
+                .zip(&r)
+                .map(|(a, b)| f64::from(a * b))
+                .sum()
         };
         let eps = 1e-2f32;
         let check = |analytic: Vec<f32>, which: usize| {
@@ -298,12 +358,25 @@ mod tests {
                 let (mut xp, mut wp, mut bp) = (xs.clone(), ws.clone(), bs.clone());
                 let (mut xm, mut wm, mut bm) = (xs.clone(), ws.clone(), bs.clone());
                 match which {
-                    0 => { xp[i] += eps; xm[i] -= eps; }
-                    1 => { wp[i] += eps; wm[i] -= eps; }
-                    _ => { bp[i] += eps; bm[i] -= eps; }
+                    0 => {
+                        xp[i] += eps;
+                        xm[i] -= eps;
+                    }
+                    1 => {
+                        wp[i] += eps;
+                        wm[i] -= eps;
+                    }
+                    _ => {
+                        bp[i] += eps;
+                        bm[i] -= eps;
+                    }
                 }
-                let numeric = (objective(&xp, &wp, &bp) - objective(&xm, &wm, &bm)) / (2.0 * f64::from(eps));
-                assert!((f64::from(*a) - numeric).abs() < 1e-2, "param set {which}, index {i}: {a} vs {numeric}");
+                let numeric =
+                    (objective(&xp, &wp, &bp) - objective(&xm, &wm, &bm)) / (2.0 * f64::from(eps));
+                assert!(
+                    (f64::from(*a) - numeric).abs() < 1e-2,
+                    "param set {which}, index {i}: {a} vs {numeric}"
+                );
             }
         };
         check(grads.get(&x).as_vec(), 0);

@@ -2,7 +2,7 @@
 //! remembers where each maximum came from, backward sends the gradient there
 //! (the first maximum wins ties, as in PyTorch).
 
-use crate::model::conv2d::Image;
+use crate::model::conv2d::{host_copy, Image};
 use crate::model::grad_slice;
 use crate::plan::PoolGeometry;
 use dfdx::prelude::*;
@@ -11,7 +11,7 @@ use rayon::prelude::*;
 pub fn maxpool2d<T: Tape<f32, Cpu>>(x: Image<T>, g: PoolGeometry) -> Image<T> {
     let (x, mut tape) = x.split_tape();
     let batch = x.shape().0;
-    let xs = x.as_vec();
+    let xs = host_copy(&x);
     let (in_plane, out_plane) = (g.h * g.w, g.h_out * g.w_out);
     let mut out = vec![0f32; batch * g.c * out_plane];
     // Index of each maximum inside its own input plane.
@@ -27,8 +27,8 @@ pub fn maxpool2d<T: Tape<f32, Cpu>>(x: Image<T>, g: PoolGeometry) -> Image<T> {
                     for ky in 0..g.size {
                         for kx in 0..g.size {
                             let i = (oy * g.stride + ky) * g.w + ox * g.stride + kx;
-                            // `!(v <= best)` also lets a NaN through, so it is not hidden.
-                            if !(plane[i] <= best) {
+                            // A NaN wins too, so it is not hidden by the pooling.
+                            if plane[i] > best || plane[i].is_nan() {
                                 best = plane[i];
                                 at = i;
                             }
@@ -39,7 +39,9 @@ pub fn maxpool2d<T: Tape<f32, Cpu>>(x: Image<T>, g: PoolGeometry) -> Image<T> {
                 }
             }
         });
-    let y = x.device().tensor_from_vec(out, (batch, g.c, g.h_out, g.w_out));
+    let y = x
+        .device()
+        .tensor_from_vec(out, (batch, g.c, g.h_out, g.w_out));
     if T::OWNS_TAPE {
         let y_id = y.clone();
         tape.add_backward_op(move |grads| {
@@ -72,7 +74,15 @@ mod tests {
             5.0, 0.0, 1.0, 1.0,
             0.0, 6.0, 1.0, 7.0,
         ];
-        let g = PoolGeometry { c: 1, h: 4, w: 4, size: 2, stride: 2, h_out: 2, w_out: 2 };
+        let g = PoolGeometry {
+            c: 1,
+            h: 4,
+            w: 4,
+            size: 2,
+            stride: 2,
+            h_out: 2,
+            w_out: 2,
+        };
         let x = dev.tensor_from_vec(xs, (1, 1, 4, 4));
         let y = maxpool2d(x.leaky_trace(), g);
         assert_eq!(y.as_vec(), vec![4.0, 9.0, 6.0, 7.0]);

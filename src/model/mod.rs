@@ -39,8 +39,16 @@ pub enum ParamMut<'a> {
 
 /// One trunk layer with its parameters.
 enum Layer {
-    Linear { weight: Matrix, bias: Vector },
-    Conv2d { weight: Matrix, bias: Vector, layer: ResolvedLayer, first: bool },
+    Linear {
+        weight: Matrix,
+        bias: Vector,
+    },
+    Conv2d {
+        weight: Matrix,
+        bias: Vector,
+        layer: ResolvedLayer,
+        first: bool,
+    },
     Other(ResolvedLayer),
 }
 
@@ -71,9 +79,18 @@ fn linear<T: Tape<f32, Backend>>(x: Matrix<T>, weight: &Matrix, bias: &Vector) -
 
 /// Glorot-uniform weights (fan-in and fan-out as PyTorch and Keras count
 /// them) and zero biases: the Keras default the reference scripts use.
-fn glorot(dev: &Backend, rng: &mut SplitMix64, rows: usize, cols: usize, fan_in: usize, fan_out: usize) -> Matrix {
+fn glorot(
+    dev: &Backend,
+    rng: &mut SplitMix64,
+    rows: usize,
+    cols: usize,
+    fan_in: usize,
+    fan_out: usize,
+) -> Matrix {
     let limit = (6.0 / (fan_in + fan_out) as f32).sqrt();
-    let values = (0..rows * cols).map(|_| (rng.next_f32() * 2.0 - 1.0) * limit).collect();
+    let values = (0..rows * cols)
+        .map(|_| (rng.next_f32() * 2.0 - 1.0) * limit)
+        .collect();
     dev.tensor_from_vec(values, (rows, cols))
 }
 
@@ -97,7 +114,14 @@ impl Network {
                 ResolvedLayer::Conv2d { geometry: g } => {
                     let area = g.kernel * g.kernel;
                     Layer::Conv2d {
-                        weight: glorot(dev, &mut rng, g.c_out, g.patch_len(), g.c_in * area, g.c_out * area),
+                        weight: glorot(
+                            dev,
+                            &mut rng,
+                            g.c_out,
+                            g.patch_len(),
+                            g.c_in * area,
+                            g.c_out * area,
+                        ),
                         bias: dev.zeros_like(&(g.c_out,)),
                         layer: l.clone(),
                         // Nothing upstream of the first layer needs a gradient.
@@ -135,7 +159,9 @@ impl Network {
         let mut a = x;
         for layer in &self.layers {
             a = match (layer, a) {
-                (Layer::Linear { weight, bias }, Activation::Flat(x)) => Activation::Flat(linear(x, weight, bias)),
+                (Layer::Linear { weight, bias }, Activation::Flat(x)) => {
+                    Activation::Flat(linear(x, weight, bias))
+                }
                 (
                     Layer::Conv2d {
                         weight,
@@ -186,7 +212,11 @@ impl Network {
     }
 }
 
-fn elementwise<T: Tape<f32, Backend>>(r: &ResolvedLayer, a: Activation<T>, train: bool) -> Activation<T> {
+fn elementwise<T: Tape<f32, Backend>>(
+    r: &ResolvedLayer,
+    a: Activation<T>,
+    train: bool,
+) -> Activation<T> {
     macro_rules! apply {
         ($a:expr, $($op:tt)+) => {
             match $a {

@@ -125,7 +125,10 @@ pub fn resolve(
     })
 }
 
-fn resolve_layer(shape: &[usize], layer: &LayerConfig) -> Result<(Vec<usize>, usize, ResolvedLayer), String> {
+fn resolve_layer(
+    shape: &[usize],
+    layer: &LayerConfig,
+) -> Result<(Vec<usize>, usize, ResolvedLayer), String> {
     let image = |what: &str| -> Result<(usize, usize, usize), String> {
         match *shape {
             [c, h, w] => Ok((c, h, w)),
@@ -141,7 +144,11 @@ fn resolve_layer(shape: &[usize], layer: &LayerConfig) -> Result<(Vec<usize>, us
                     "linear needs a flat input but gets {shape:?}: add `{{ type = \"flatten\" }}` before it"
                 ));
             };
-            (vec![out], input * out + out, ResolvedLayer::Linear { input, out })
+            (
+                vec![out],
+                input * out + out,
+                ResolvedLayer::Linear { input, out },
+            )
         }
         LayerConfig::Conv2d {
             out_channels,
@@ -202,7 +209,9 @@ fn resolve_layer(shape: &[usize], layer: &LayerConfig) -> Result<(Vec<usize>, us
         }
         LayerConfig::Flatten {} => {
             if shape.len() == 1 {
-                return Err(format!("flatten gets an input that is already flat ({shape:?})"));
+                return Err(format!(
+                    "flatten gets an input that is already flat ({shape:?})"
+                ));
             }
             (vec![shape.iter().product()], 0, ResolvedLayer::Flatten)
         }
@@ -230,9 +239,21 @@ impl fmt::Display for ShapeTable {
             .unwrap_or(5)
             .max(5);
         writeln!(f, "{:<width$}  {:>16}  {:>10}", "layer", "output", "params")?;
-        writeln!(f, "{:<width$}  {:>16}  {:>10}", "input", dims(&self.input), "")?;
+        writeln!(
+            f,
+            "{:<width$}  {:>16}  {:>10}",
+            "input",
+            dims(&self.input),
+            ""
+        )?;
         for r in self.trunk.iter().chain(&self.heads) {
-            writeln!(f, "{:<width$}  {:>16}  {:>10}", r.name, dims(&r.output), r.params)?;
+            writeln!(
+                f,
+                "{:<width$}  {:>16}  {:>10}",
+                r.name,
+                dims(&r.output),
+                r.params
+            )?;
         }
         let total = self.trunk_params() + self.heads.iter().map(|r| r.params).sum::<usize>();
         write!(
@@ -279,13 +300,24 @@ mod tests {
         let layers = vec![
             conv(32, true),
             LayerConfig::Relu {},
-            LayerConfig::Maxpool2d { size: 2, stride: None },
+            LayerConfig::Maxpool2d {
+                size: 2,
+                stride: None,
+            },
             conv(64, true),
             LayerConfig::Relu {},
-            LayerConfig::Maxpool2d { size: 2, stride: None },
+            LayerConfig::Maxpool2d {
+                size: 2,
+                stride: None,
+            },
             LayerConfig::Flatten {},
         ];
-        let t = resolve(&[1, 28, 28], &layers, &[task("digit", 10), task("parity", 2)]).unwrap();
+        let t = resolve(
+            &[1, 28, 28],
+            &layers,
+            &[task("digit", 10), task("parity", 2)],
+        )
+        .unwrap();
         assert_eq!(t.trunk[2].output, vec![32, 14, 14]);
         assert_eq!(t.representation, 3136);
         // 32·9 + 32 and 64·288 + 64, as PyTorch counts them.
@@ -296,21 +328,40 @@ mod tests {
 
     #[test]
     fn valid_conv_shrinks_and_empty_output_is_an_error() {
-        let t = resolve(&[1, 8, 8], &[conv(4, false), LayerConfig::Flatten {}], &[task("d", 10)]).unwrap();
+        let t = resolve(
+            &[1, 8, 8],
+            &[conv(4, false), LayerConfig::Flatten {}],
+            &[task("d", 10)],
+        )
+        .unwrap();
         assert_eq!(t.trunk[0].output, vec![4, 6, 6]);
         let err = resolve(&[1, 2, 2], &[conv(4, false)], &[task("d", 10)]).unwrap_err();
-        assert!(err.contains("trunk.layers[0]") && err.contains("empty"), "{err}");
+        assert!(
+            err.contains("trunk.layers[0]") && err.contains("empty"),
+            "{err}"
+        );
     }
 
     #[test]
     fn linear_on_an_image_names_the_layer_and_the_shape() {
-        let err = resolve(&[1, 8, 8], &[LayerConfig::Linear { out: 4 }], &[task("d", 10)]).unwrap_err();
-        assert!(err.contains("trunk.layers[0] (linear 4)") && err.contains("[1, 8, 8]"), "{err}");
+        let err = resolve(
+            &[1, 8, 8],
+            &[LayerConfig::Linear { out: 4 }],
+            &[task("d", 10)],
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("trunk.layers[0] (linear 4)") && err.contains("[1, 8, 8]"),
+            "{err}"
+        );
     }
 
     #[test]
     fn trunk_must_end_flat() {
         let err = resolve(&[1, 8, 8], &[conv(4, true)], &[task("d", 10)]).unwrap_err();
-        assert!(err.contains("[4, 8, 8]") && err.contains("flatten"), "{err}");
+        assert!(
+            err.contains("[4, 8, 8]") && err.contains("flatten"),
+            "{err}"
+        );
     }
 }

@@ -7,7 +7,10 @@ use std::path::Path;
 
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
@@ -29,7 +32,13 @@ pub fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<(
     for r in rows {
         w.write_record(r).map_err(io)?;
     }
-    let bytes = w.into_inner().map_err(|e| Error::io(path, "cannot format CSV", std::io::Error::other(e.to_string())))?;
+    let bytes = w.into_inner().map_err(|e| {
+        Error::io(
+            path,
+            "cannot format CSV",
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
     write_atomic(path, &bytes)
 }
 

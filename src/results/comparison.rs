@@ -38,7 +38,12 @@ pub fn delta_pct(mtl: f64, stl: f64, direction: Direction) -> Option<f64> {
     Some(sign * 100.0 * (mtl - stl) / stl.abs())
 }
 
-fn test_value(runs: &[ModelRun], model: &str, task: &str, metric: crate::config::MetricName) -> Option<f64> {
+fn test_value(
+    runs: &[ModelRun],
+    model: &str,
+    task: &str,
+    metric: crate::config::MetricName,
+) -> Option<f64> {
     runs.iter()
         .find(|r| r.model == model)?
         .selected(Split::Test)
@@ -94,7 +99,15 @@ pub fn compare(config: &ExperimentConfig, runs: &[ModelRun]) -> Vec<ComparisonRo
 }
 
 pub fn write_comparison(path: &Path, rows: &[ComparisonRow]) -> Result<()> {
-    let header = ["task", "metric", "direction", "mtl", "stl", "delta", "delta_pct"];
+    let header = [
+        "task",
+        "metric",
+        "direction",
+        "mtl",
+        "stl",
+        "delta",
+        "delta_pct",
+    ];
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -120,7 +133,11 @@ pub fn render_table(rows: &[ComparisonRow]) -> String {
         None => "-".into(),
     };
     let mut out = String::new();
-    let _ = writeln!(out, "{:<14} {:<9} {:>10} {:>10} {:>10} {:>9}", "task", "metric", "mtl", "stl", "delta", "delta_pct");
+    let _ = writeln!(
+        out,
+        "{:<14} {:<9} {:>10} {:>10} {:>10} {:>9}",
+        "task", "metric", "mtl", "stl", "delta", "delta_pct"
+    );
     for r in rows {
         let _ = writeln!(
             out,

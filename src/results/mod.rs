@@ -7,10 +7,10 @@ pub mod comparison;
 pub use atomic::{write_atomic, write_csv};
 pub use comparison::{compare, render_table, write_comparison, ComparisonRow};
 
+use crate::config::{ExperimentConfig, MetricName};
 use crate::error::Result;
 use crate::tasks::metrics_of;
 use crate::train::{ModelRun, Split};
-use crate::config::{ExperimentConfig, MetricName};
 use std::path::Path;
 
 /// A number as CSV text: shortest round-trip form, empty for a missing value.
@@ -40,8 +40,18 @@ pub fn write_history(path: &Path, runs: &[ModelRun]) -> Result<()> {
         .iter()
         .flat_map(|run| {
             run.history.iter().map(move |r| {
-                let mut row = vec![r.epoch.to_string(), run.model.clone(), r.task.clone(), r.split.as_str().into(), num(Some(r.loss))];
-                row.extend(ALL_METRICS.iter().map(|m| num(r.metrics.iter().find(|(n, _)| n == m).map(|(_, v)| *v))));
+                let mut row = vec![
+                    r.epoch.to_string(),
+                    run.model.clone(),
+                    r.task.clone(),
+                    r.split.as_str().into(),
+                    num(Some(r.loss)),
+                ];
+                row.extend(
+                    ALL_METRICS
+                        .iter()
+                        .map(|m| num(r.metrics.iter().find(|(n, _)| n == m).map(|(_, v)| *v))),
+                );
                 row.push(num(Some(r.weight)));
                 row
             })
@@ -56,14 +66,34 @@ pub fn write_metrics(path: &Path, config: &ExperimentConfig, runs: &[ModelRun]) 
     let header = ["model", "task", "split", "metric", "value", "epoch"];
     let mut rows = Vec::new();
     for run in runs {
-        let Some(epoch) = run.selected_epoch else { continue };
+        let Some(epoch) = run.selected_epoch else {
+            continue;
+        };
         for split in [Split::Validation, Split::Test] {
             for r in run.selected(split) {
-                let kind = config.tasks.iter().find(|t| t.name == r.task).map(|t| t.kind);
-                rows.push(vec![run.model.clone(), r.task.clone(), split.as_str().into(), "loss".into(), num(Some(r.loss)), epoch.to_string()]);
+                let kind = config
+                    .tasks
+                    .iter()
+                    .find(|t| t.name == r.task)
+                    .map(|t| t.kind);
+                rows.push(vec![
+                    run.model.clone(),
+                    r.task.clone(),
+                    split.as_str().into(),
+                    "loss".into(),
+                    num(Some(r.loss)),
+                    epoch.to_string(),
+                ]);
                 for (m, v) in &r.metrics {
                     debug_assert!(kind.is_none_or(|k| metrics_of(k).contains(m)));
-                    rows.push(vec![run.model.clone(), r.task.clone(), split.as_str().into(), m.as_str().into(), num(Some(*v)), epoch.to_string()]);
+                    rows.push(vec![
+                        run.model.clone(),
+                        r.task.clone(),
+                        split.as_str().into(),
+                        m.as_str().into(),
+                        num(Some(*v)),
+                        epoch.to_string(),
+                    ]);
                 }
             }
         }

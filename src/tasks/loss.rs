@@ -9,7 +9,13 @@ use dfdx::prelude::*;
 
 /// The targets of `rows` as a tensor shaped like the head's output:
 /// one-hot `[batch, classes]`, or `[batch, 1]`.
-pub fn batch_targets(dev: &Backend, kind: TaskKind, head_size: usize, targets: &Targets, rows: &[usize]) -> Matrix {
+pub fn batch_targets(
+    dev: &Backend,
+    kind: TaskKind,
+    head_size: usize,
+    targets: &Targets,
+    rows: &[usize],
+) -> Matrix {
     let b = rows.len();
     let values = match (kind, targets) {
         (TaskKind::Classification, Targets::Classes(c)) => {
@@ -27,7 +33,11 @@ pub fn batch_targets(dev: &Backend, kind: TaskKind, head_size: usize, targets: &
 }
 
 /// The mean loss of a batch.
-pub fn task_loss<T: Tape<f32, Backend>>(kind: TaskKind, outputs: Matrix<T>, targets: Matrix) -> Tensor<Rank0, f32, Backend, T> {
+pub fn task_loss<T: Tape<f32, Backend>>(
+    kind: TaskKind,
+    outputs: Matrix<T>,
+    targets: Matrix,
+) -> Tensor<Rank0, f32, Backend, T> {
     match kind {
         TaskKind::Classification => cross_entropy_with_logits_loss(outputs, targets),
         TaskKind::Binary => binary_cross_entropy_with_logits_loss(outputs, targets),
@@ -53,21 +63,36 @@ mod tests {
     fn cross_entropy() {
         // Row 1: logits [2, 1, 0], class 0 → ln(e²+e+1) − 2 = 0.40760596.
         // Row 2: logits [0, 0, 0], class 2 → ln 3 = 1.09861229. Mean 0.75310912.
-        let l = loss(TaskKind::Classification, vec![2.0, 1.0, 0.0, 0.0, 0.0, 0.0], Targets::Classes(vec![0, 2]), 3);
+        let l = loss(
+            TaskKind::Classification,
+            vec![2.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+            Targets::Classes(vec![0, 2]),
+            3,
+        );
         assert!((l - 0.753_109_1).abs() < 1e-6, "{l}");
     }
 
     #[test]
     fn binary_cross_entropy_with_logits() {
         // −ln σ(1.5) = 0.20141328; −ln(1 − σ(−0.5)) = 0.47407698; mean 0.33774513.
-        let l = loss(TaskKind::Binary, vec![1.5, -0.5], Targets::Classes(vec![1, 0]), 1);
+        let l = loss(
+            TaskKind::Binary,
+            vec![1.5, -0.5],
+            Targets::Classes(vec![1, 0]),
+            1,
+        );
         assert!((l - 0.337_745_1).abs() < 1e-6, "{l}");
     }
 
     #[test]
     fn mean_squared_error() {
         // ((1 − 0)² + (−2 − 1)²) / 2 = 5.
-        let l = loss(TaskKind::Regression, vec![1.0, -2.0], Targets::Values(vec![0.0, 1.0]), 1);
+        let l = loss(
+            TaskKind::Regression,
+            vec![1.0, -2.0],
+            Targets::Values(vec![0.0, 1.0]),
+            1,
+        );
         assert!((l - 5.0).abs() < 1e-6, "{l}");
     }
 }

@@ -30,7 +30,13 @@ pub fn predicted_classes(kind: TaskKind, outputs: &[f32], size: usize) -> Vec<us
             .map(|row| {
                 row.iter()
                     .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+                    .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+                        if v > best.1 {
+                            (i, v)
+                        } else {
+                            best
+                        }
+                    })
                     .0
             })
             .collect(),
@@ -46,7 +52,11 @@ pub fn accuracy(pred: &[usize], truth: &[usize]) -> f64 {
 /// predictions (scikit-learn's `f1_score(average="macro")`).
 pub fn macro_f1(pred: &[usize], truth: &[usize]) -> f64 {
     let classes = pred.iter().chain(truth).max().map_or(0, |m| m + 1);
-    let (mut tp, mut fp, mut fun) = (vec![0usize; classes], vec![0usize; classes], vec![0usize; classes]);
+    let (mut tp, mut fp, mut fun) = (
+        vec![0usize; classes],
+        vec![0usize; classes],
+        vec![0usize; classes],
+    );
     for (&p, &t) in pred.iter().zip(truth) {
         if p == t {
             tp[p] += 1;
@@ -55,19 +65,31 @@ pub fn macro_f1(pred: &[usize], truth: &[usize]) -> f64 {
             fun[t] += 1;
         }
     }
-    let present: Vec<usize> = (0..classes).filter(|&c| tp[c] + fp[c] + fun[c] > 0).collect();
+    let present: Vec<usize> = (0..classes)
+        .filter(|&c| tp[c] + fp[c] + fun[c] > 0)
+        .collect();
     let f1 = |c: usize| 2.0 * tp[c] as f64 / (2 * tp[c] + fp[c] + fun[c]) as f64;
     present.iter().map(|&c| f1(c)).sum::<f64>() / present.len().max(1) as f64
 }
 
 pub fn rmse(pred: &[f64], truth: &[f64]) -> f64 {
     let n = truth.len().max(1) as f64;
-    (pred.iter().zip(truth).map(|(p, t)| (p - t).powi(2)).sum::<f64>() / n).sqrt()
+    (pred
+        .iter()
+        .zip(truth)
+        .map(|(p, t)| (p - t).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt()
 }
 
 pub fn mae(pred: &[f64], truth: &[f64]) -> f64 {
     let n = truth.len().max(1) as f64;
-    pred.iter().zip(truth).map(|(p, t)| (p - t).abs()).sum::<f64>() / n
+    pred.iter()
+        .zip(truth)
+        .map(|(p, t)| (p - t).abs())
+        .sum::<f64>()
+        / n
 }
 
 /// Coefficient of determination, 1 − SS_res / SS_tot (NaN if the truth is constant).
@@ -118,8 +140,14 @@ mod tests {
 
     #[test]
     fn argmax_and_threshold() {
-        assert_eq!(predicted_classes(TaskKind::Classification, &[0.1, 0.7, 0.2, 3.0, 3.0, 1.0], 3), vec![1, 0]);
-        assert_eq!(predicted_classes(TaskKind::Binary, &[0.3, -0.1, 0.0], 1), vec![1, 0, 0]);
+        assert_eq!(
+            predicted_classes(TaskKind::Classification, &[0.1, 0.7, 0.2, 3.0, 3.0, 1.0], 3),
+            vec![1, 0]
+        );
+        assert_eq!(
+            predicted_classes(TaskKind::Binary, &[0.3, -0.1, 0.0], 1),
+            vec![1, 0, 0]
+        );
     }
 
     #[test]
@@ -140,7 +168,10 @@ mod tests {
             &[0.0, 1.0, -1.0],
             1,
             &Targets::Values(vec![0.5, 1.0, -2.0]),
-            TargetScale { mean: 10.0, std: 2.0 },
+            TargetScale {
+                mean: 10.0,
+                std: 2.0,
+            },
         );
         // errors −1, 0, 2: RMSE √(5/3), MAE 1; truth mean 29/3, SS_tot 62/3, SS_res 5 → R² = 1 − 15/62.
         assert!((out[0].1 - (5.0f64 / 3.0).sqrt()).abs() < 1e-9);

@@ -28,8 +28,15 @@ pub fn evaluate(
         for (k, task) in tasks.iter().enumerate() {
             let out = network.heads[k].forward(z.clone());
             outputs[k].extend(out.as_vec());
-            let target = batch_targets(&dev, task.kind, task.head_size(), &part.targets[plan.tasks[k]], rows);
-            loss_sums[k] += f64::from(task_loss(task.kind, out, target).array()) * rows.len() as f64;
+            let target = batch_targets(
+                &dev,
+                task.kind,
+                task.head_size(),
+                &part.targets[plan.tasks[k]],
+                rows,
+            );
+            loss_sums[k] +=
+                f64::from(task_loss(task.kind, out, target).array()) * rows.len() as f64;
         }
     }
     tasks
@@ -37,7 +44,13 @@ pub fn evaluate(
         .enumerate()
         .map(|(k, task)| {
             let t = plan.tasks[k];
-            let metrics = evaluate_outputs(task.kind, &outputs[k], task.head_size(), &part.targets[t], data.target_scales[t]);
+            let metrics = evaluate_outputs(
+                task.kind,
+                &outputs[k],
+                task.head_size(),
+                &part.targets[t],
+                data.target_scales[t],
+            );
             (loss_sums[k] / part.len.max(1) as f64, metrics)
         })
         .collect()

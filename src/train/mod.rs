@@ -72,7 +72,12 @@ impl ModelRun {
 }
 
 /// Assembles the inputs of `rows` as a batch tensor.
-pub(crate) fn input_batch(dev: &Backend, part: &Part, sample_shape: &[usize], rows: &[usize]) -> Activation<NoneTape> {
+pub(crate) fn input_batch(
+    dev: &Backend,
+    part: &Part,
+    sample_shape: &[usize],
+    rows: &[usize],
+) -> Activation<NoneTape> {
     let f: usize = sample_shape.iter().product();
     let mut values = Vec::with_capacity(rows.len() * f);
     for &r in rows {
@@ -103,7 +108,10 @@ pub fn train_model(
     let tasks: Vec<&TaskConfig> = plan.tasks.iter().map(|&i| &config.tasks[i]).collect();
     // Dropout draws from the device's generator: seed it too.
     let dev = Backend::seed_from_u64(SplitMix64::derived(seed, "dropout").next_u64());
-    let heads: Vec<(&str, usize)> = tasks.iter().map(|t| (t.name.as_str(), t.head_size())).collect();
+    let heads: Vec<(&str, usize)> = tasks
+        .iter()
+        .map(|t| (t.name.as_str(), t.head_size()))
+        .collect();
     let mut network = Network::new(&dev, shapes, &heads, seed);
     let mut optimizer = Optimizer::new(config.train.optimizer);
     // A single-task baseline optimises its one loss as is.
@@ -129,7 +137,20 @@ pub fn train_model(
         let order = order_rng.permutation(data.train.len);
         let mut sums = EpochSums::new(&tasks);
         for (step, rows) in order.chunks(batch).enumerate() {
-            match train_step(&mut network, &mut optimizer, strategy.as_mut(), &tasks, plan, data, rows) {
+            let global_step = (epoch - 1) * steps_per_epoch + step;
+            optimizer.lr_scale = config
+                .train
+                .lr_schedule
+                .factor(global_step, config.train.epochs * steps_per_epoch);
+            match train_step(
+                &mut network,
+                &mut optimizer,
+                strategy.as_mut(),
+                &tasks,
+                plan,
+                data,
+                rows,
+            ) {
                 Ok(step_out) => sums.add(rows.len(), step_out),
                 Err((task, value)) => {
                     bar.abandon();
@@ -143,14 +164,24 @@ pub fn train_model(
                     return run;
                 }
             }
-            bar.set_message(format!("epoch {epoch}/{} loss {:.4}", config.train.epochs, sums.running_loss()));
+            bar.set_message(format!(
+                "epoch {epoch}/{} loss {:.4}",
+                config.train.epochs,
+                sums.running_loss()
+            ));
             bar.inc(1);
         }
         run.history.extend(sums.records(epoch, &tasks, data, plan));
         let weights = sums.mean_weights();
         let mut val_loss = 0.0;
-        for (split, part) in [(Split::Validation, &data.validation), (Split::Test, &data.test)] {
-            for (k, (loss, metrics)) in evaluate(&network, &tasks, plan, data, part).into_iter().enumerate() {
+        for (split, part) in [
+            (Split::Validation, &data.validation),
+            (Split::Test, &data.test),
+        ] {
+            for (k, (loss, metrics)) in evaluate(&network, &tasks, plan, data, part)
+                .into_iter()
+                .enumerate()
+            {
                 if split == Split::Validation {
                     val_loss += loss;
                 }
@@ -206,7 +237,13 @@ fn train_step(
     for (k, task) in tasks.iter().enumerate() {
         let out = network.heads[k].forward(z.clone().leaky_traced());
         outputs.push(out.as_vec());
-        let target = batch_targets(&dev, task.kind, task.head_size(), &data.train.targets[plan.tasks[k]], rows);
+        let target = batch_targets(
+            &dev,
+            task.kind,
+            task.head_size(),
+            &data.train.targets[plan.tasks[k]],
+            rows,
+        );
         losses.push(task_loss(task.kind, out, target));
     }
     let values: Vec<f32> = losses.iter().map(|l| l.array()).collect();
@@ -276,11 +313,20 @@ impl EpochSums {
     }
 
     fn mean_weights(&self) -> Vec<f64> {
-        self.weight.iter().map(|w| w / self.steps.max(1) as f64).collect()
+        self.weight
+            .iter()
+            .map(|w| w / self.steps.max(1) as f64)
+            .collect()
     }
 
     /// Train-split records: running loss, and metrics of the outputs seen while training.
-    fn records(&self, epoch: usize, tasks: &[&TaskConfig], data: &PreparedData, plan: &ModelPlan) -> Vec<EpochRecord> {
+    fn records(
+        &self,
+        epoch: usize,
+        tasks: &[&TaskConfig],
+        data: &PreparedData,
+        plan: &ModelPlan,
+    ) -> Vec<EpochRecord> {
         let weights = self.mean_weights();
         tasks
             .iter()
@@ -293,7 +339,13 @@ impl EpochSums {
                     task: task.name.clone(),
                     split: Split::Train,
                     loss: self.loss[k] / self.samples.max(1) as f64,
-                    metrics: evaluate_outputs(task.kind, &self.outputs[k], task.head_size(), &targets, data.target_scales[t]),
+                    metrics: evaluate_outputs(
+                        task.kind,
+                        &self.outputs[k],
+                        task.head_size(),
+                        &targets,
+                        data.target_scales[t],
+                    ),
                     weight: weights[k],
                 }
             })

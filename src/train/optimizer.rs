@@ -13,6 +13,8 @@ type Buffer = <Backend as Storage<f32>>::Vec;
 
 pub struct Optimizer {
     config: OptimizerConfig,
+    /// Multiplies the configured learning rate (set by the schedule before each step).
+    pub lr_scale: f64,
     /// Steps taken; Adam's bias correction needs it from 1.
     step: i32,
     /// Per parameter, in `Network::visit_params` order: Adam's two moments or SGD's velocity.
@@ -23,6 +25,7 @@ impl Optimizer {
     pub fn new(config: OptimizerConfig) -> Self {
         Optimizer {
             config,
+            lr_scale: 1.0,
             step: 0,
             state: Vec::new(),
         }
@@ -64,7 +67,8 @@ impl Optimizer {
         if index == self.state.len() {
             let dev = param.device().clone();
             let n = param.shape().num_elements();
-            self.state.push((dev.try_alloc_len(n)?, dev.try_alloc_len(n)?));
+            self.state
+                .push((dev.try_alloc_len(n)?, dev.try_alloc_len(n)?));
         }
         let grad = grads.get_or_alloc_mut(param)?.clone();
         let (m1, m2) = &mut self.state[index];
@@ -75,7 +79,7 @@ impl Optimizer {
                 eps,
                 weight_decay,
             } => AdamConfig {
-                lr,
+                lr: lr * self.lr_scale,
                 betas,
                 eps,
                 weight_decay: (weight_decay > 0.0).then_some(WeightDecay::L2(weight_decay)),
@@ -87,7 +91,7 @@ impl Optimizer {
                 nesterov,
                 weight_decay,
             } => SgdConfig {
-                lr,
+                lr: lr * self.lr_scale,
                 momentum: (momentum > 0.0).then_some(if nesterov {
                     Momentum::Nesterov(momentum)
                 } else {
@@ -120,7 +124,11 @@ mod tests {
             let mut grads = p.leaky_trace().square().sum().backward();
             opt.step += 1;
             opt.update(0, &mut p, &mut grads).unwrap();
-            assert!((p.as_vec()[0] - want).abs() < 1e-5, "{:?} vs {want}", p.as_vec());
+            assert!(
+                (p.as_vec()[0] - want).abs() < 1e-5,
+                "{:?} vs {want}",
+                p.as_vec()
+            );
         }
     }
 }

@@ -16,9 +16,11 @@ impl ProgressMode {
         }
         let bar = ProgressBar::new((epochs * steps_per_epoch) as u64);
         bar.set_style(
-            ProgressStyle::with_template("{prefix:>14} [{bar:30}] step {pos}/{len} {msg} ETA {eta}")
-                .expect("a valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{prefix:>14} [{bar:30}] step {pos}/{len} {msg} ETA {eta}",
+            )
+            .expect("a valid template")
+            .progress_chars("=> "),
         );
         bar.set_prefix(model.to_string());
         bar

@@ -1,0 +1,251 @@
+//! Every kind of bad input gets one clear message (file, key or line, value,
+//! what was expected), a non-zero exit, no panic and no result files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn crate_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn digits_toml() -> String {
+    std::fs::read_to_string(crate_root().join("experiments/digits8x8.toml")).unwrap()
+}
+
+/// Writes `toml` to a temporary experiment file, runs `mtl-run` on it with
+/// results going to a temporary folder, and returns the error output. Asserts
+/// the run failed cleanly and wrote no results.
+fn fails_with(toml: &str, extra: &[&str]) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("experiment.toml");
+    std::fs::write(&file, toml).unwrap();
+    let out_dir = tmp.path().join("runs");
+    let mut args: Vec<String> = vec![
+        file.display().to_string(),
+        "--set".into(),
+        format!("experiment.output_dir=\"{}\"", out_dir.display()),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let o = Command::new(env!("CARGO_BIN_EXE_mtl-run"))
+        .args(&args)
+        .current_dir(crate_root())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(
+        !o.status.success(),
+        "expected a failure, got success; stderr: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        !out_dir.exists(),
+        "results were written for a bad input: {err}"
+    );
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "one message: {err}");
+    assert!(
+        err.contains(&file.display().to_string()) || err.contains('/') || err.contains("--set"),
+        "names a file or source: {err}"
+    );
+    err
+}
+
+fn replaced(from: &str, to: &str) -> String {
+    let t = digits_toml();
+    assert!(t.contains(from), "fixture has `{from}`");
+    t.replacen(from, to, 1)
+}
+
+fn assert_has(err: &str, parts: &[&str]) {
+    for p in parts {
+        assert!(err.contains(p), "`{p}` missing from: {err}");
+    }
+}
+
+#[test]
+fn missing_data_file() {
+    let err = fails_with(
+        &replaced("data/digits8x8/digits8x8.csv", "data/digits8x8/nope.csv"),
+        &[],
+    );
+    assert_has(
+        &err,
+        &["data/digits8x8/nope.csv", "`data.path`", "No such file"],
+    );
+}
+
+#[test]
+fn toml_syntax_error_names_the_line() {
+    let err = fails_with(&replaced("[train]", "[train"), &[]);
+    assert_has(&err, &["TOML syntax error", "line"]);
+}
+
+#[test]
+fn unknown_key_suggests_the_closest() {
+    let err = fails_with(&replaced("epochs = 10", "epochz = 10"), &[]);
+    assert_has(
+        &err,
+        &["unknown key `epochz`", "`train`", "did you mean `epochs`?"],
+    );
+}
+
+#[test]
+fn wrong_type_names_key_value_and_expectation() {
+    let err = fails_with(&replaced("epochs = 10", "epochs = \"ten\""), &[]);
+    assert_has(&err, &["key `train.epochs`", "\"ten\"", "expected"]);
+}
+
+#[test]
+fn unknown_task_kind() {
+    let err = fails_with(
+        &replaced("kind = \"classification\"", "kind = \"clasification\""),
+        &[],
+    );
+    assert_has(
+        &err,
+        &[
+            "unknown value `clasification`",
+            "tasks[0] (digit)",
+            "did you mean `classification`?",
+        ],
+    );
+}
+
+#[test]
+fn unknown_metric() {
+    let err = fails_with(
+        &replaced("classes = 10", "classes = 10\nmetric = \"acuracy\""),
+        &[],
+    );
+    assert_has(
+        &err,
+        &["unknown value `acuracy`", "did you mean `accuracy`?"],
+    );
+}
+
+#[test]
+fn metric_of_the_wrong_kind() {
+    let err = fails_with(
+        &replaced("classes = 10", "classes = 10\nmetric = \"rmse\""),
+        &[],
+    );
+    assert_has(&err, &["tasks[0] (digit).metric", "rmse", "accuracy"]);
+}
+
+#[test]
+fn unknown_layer_type() {
+    let err = fails_with(&replaced("type = \"conv2d\"", "type = \"conv3d\""), &[]);
+    assert_has(
+        &err,
+        &[
+            "unknown value `conv3d`",
+            "trunk.layers[0]",
+            "did you mean `conv2d`?",
+        ],
+    );
+}
+
+#[test]
+fn head_smaller_than_the_largest_label() {
+    let err = fails_with(&replaced("classes = 10", "classes = 5"), &[]);
+    assert_has(
+        &err,
+        &[
+            "digits8x8.csv",
+            "task `digit`",
+            "labels up to 9",
+            "classes = 5",
+            "at least 10",
+        ],
+    );
+}
+
+#[test]
+fn label_map_of_the_wrong_length() {
+    let err = fails_with(
+        &replaced(
+            "map = [0, 1, 0, 1, 0, 1, 0, 1, 0, 1]",
+            "map = [0, 1, 0, 1, 0, 1, 0, 1, 0]",
+        ),
+        &[],
+    );
+    assert_has(&err, &["tasks[1] (parity).map", "9 entries", "expected 10"]);
+}
+
+#[test]
+fn csv_column_that_does_not_exist() {
+    let err = fails_with(&replaced("label = \"digit\"", "label = \"digits\""), &[]);
+    assert_has(
+        &err,
+        &[
+            "digits8x8.csv",
+            "tasks[0] (digit).label",
+            "column `digits` does not exist",
+            "did you mean `digit`?",
+        ],
+    );
+}
+
+#[test]
+fn csv_cell_that_is_not_a_number() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("bad.csv");
+    std::fs::write(&csv, "a,b,y\n1,2,0\n3,x7,1\n").unwrap();
+    let toml = format!(
+        "[experiment]\nname = \"bad\"\n[data]\nformat = \"csv\"\npath = \"{}\"\n[[trunk.layers]]\ntype = \"linear\"\nout = 2\n[[tasks]]\nname = \"y\"\nkind = \"binary\"\nlabel = \"y\"\n",
+        csv.display()
+    );
+    let err = fails_with(&toml, &[]);
+    assert_has(
+        &err,
+        &["bad.csv", "line 3", "column `b`", "`x7` is not a number"],
+    );
+}
+
+#[test]
+fn shape_mismatch_in_the_trunk() {
+    // Drop the flatten: the linear layer then sees a [16, 4, 4] image.
+    let err = fails_with(&replaced("[[trunk.layers]]\ntype = \"flatten\"\n", ""), &[]);
+    assert_has(
+        &err,
+        &["trunk.layers[3] (linear 64)", "[16, 4, 4]", "flatten"],
+    );
+}
+
+#[test]
+fn trunk_input_that_does_not_match_the_data() {
+    let err = fails_with(&replaced("input = [1, 8, 8]", "input = [1, 9, 9]"), &[]);
+    assert_has(&err, &["trunk.input", "81", "64"]);
+}
+
+#[test]
+fn output_folder_that_cannot_be_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let blocker = tmp.path().join("a-file");
+    std::fs::write(&blocker, "").unwrap();
+    let target = blocker.join("runs");
+    let err = fails_with(
+        &digits_toml(),
+        &[
+            "--set",
+            &format!("experiment.output_dir=\"{}\"", target.display()),
+        ],
+    );
+    assert_has(
+        &err,
+        &[
+            "cannot create the output folder",
+            &blocker.display().to_string(),
+        ],
+    );
+    let _: &Path = &target;
+}
+
+#[test]
+fn override_of_an_unknown_task() {
+    let err = fails_with(&digits_toml(), &["--set", "tasks.digits.weight=2"]);
+    assert_has(
+        &err,
+        &["--set", "tasks.digits.weight=2", "no list element `digits`"],
+    );
+}

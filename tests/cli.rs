@@ -1,0 +1,255 @@
+//! Drives the `mtl-run` binary on small real configs and reads what it wrote.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const DIGITS: &str = "experiments/digits8x8.toml";
+
+fn crate_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `mtl-run` from the crate root (data paths are relative to it).
+fn mtl_run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mtl-run"))
+        .args(args)
+        .current_dir(crate_root())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("mtl-run starts")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn out_dir_arg(dir: &Path) -> String {
+    format!("experiment.output_dir=\"{}\"", dir.display())
+}
+
+/// The single `seed-*` folder under `out/<experiment>/`.
+fn run_folder(out: &Path, experiment: &str) -> PathBuf {
+    let points: Vec<_> = std::fs::read_dir(out.join(experiment))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .collect();
+    assert_eq!(points.len(), 1, "one point folder");
+    points[0].path().join("seed-0")
+}
+
+fn read_csv(path: &Path) -> Vec<Vec<String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let mut rows = vec![header];
+    rows.extend(
+        r.records()
+            .map(|rec| rec.unwrap().iter().map(String::from).collect()),
+    );
+    rows
+}
+
+#[test]
+fn digits_end_to_end_writes_every_result_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = mtl_run(&[
+        DIGITS,
+        "--set",
+        "train.epochs=4",
+        "--set",
+        &out_dir_arg(tmp.path()),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dir = run_folder(tmp.path(), "digits8x8");
+    for f in [
+        "resolved.toml",
+        "history.csv",
+        "metrics.csv",
+        "comparison.csv",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    // No temporary files are left behind.
+    let stray: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+
+    let cmp = read_csv(&dir.join("comparison.csv"));
+    assert_eq!(
+        cmp[0],
+        [
+            "task",
+            "metric",
+            "direction",
+            "mtl",
+            "stl",
+            "delta",
+            "delta_pct"
+        ]
+    );
+    let tasks: Vec<&str> = cmp[1..].iter().map(|r| r[0].as_str()).collect();
+    for t in ["digit", "parity", "high", "all"] {
+        assert!(tasks.contains(&t), "{t} missing from {tasks:?}");
+    }
+    let digit_acc = cmp
+        .iter()
+        .find(|r| r[0] == "digit" && r[1] == "accuracy")
+        .unwrap();
+    let (mtl, stl): (f64, f64) = (digit_acc[3].parse().unwrap(), digit_acc[4].parse().unwrap());
+    // 4 epochs of a small CNN on 8x8 digits: far above chance (0.1).
+    assert!(mtl > 0.8 && stl > 0.8, "digit accuracy mtl {mtl} stl {stl}");
+    let delta: f64 = digit_acc[5].parse().unwrap();
+    assert!((delta - (mtl - stl)).abs() < 1e-12);
+    assert_eq!(
+        comparison_at(&tmp.path().join("digits8x8/comparison.csv")),
+        comparison_at(&dir.join("comparison.csv"))
+    );
+
+    // history: 4 epochs x 4 models' tasks (3 + 1 + 1 + 1) x 3 splits.
+    let history = read_csv(&dir.join("history.csv"));
+    assert_eq!(history.len() - 1, 4 * 6 * 3);
+    assert_eq!(history[0][..5], ["epoch", "model", "task", "split", "loss"]);
+    let models: std::collections::BTreeSet<&str> =
+        history[1..].iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(
+        models.into_iter().collect::<Vec<_>>(),
+        ["mtl", "stl:digit", "stl:high", "stl:parity"]
+    );
+
+    // resolved.toml fills in the defaults and loads back as a config.
+    let resolved = std::fs::read_to_string(dir.join("resolved.toml")).unwrap();
+    assert!(
+        resolved.contains("input = [1, 8, 8]") && resolved.contains("select = \"val_loss\""),
+        "{resolved}"
+    );
+    assert!(stdout(&o).contains("delta_pct"));
+}
+
+fn comparison_at(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap()
+}
+
+#[test]
+fn same_seed_gives_identical_metrics_and_a_rerun_is_refused() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let args = |d: &Path| {
+        vec![
+            DIGITS.to_string(),
+            "--set".into(),
+            "train.epochs=2".into(),
+            "--set".into(),
+            out_dir_arg(d),
+        ]
+    };
+    for d in [a.path(), b.path()] {
+        let o = mtl_run(&args(d).iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let ma = std::fs::read(run_folder(a.path(), "digits8x8").join("metrics.csv")).unwrap();
+    let mb = std::fs::read(run_folder(b.path(), "digits8x8").join("metrics.csv")).unwrap();
+    assert_eq!(ma, mb);
+
+    // Same config, same folder: refused, and the earlier results stay as they were.
+    let o = mtl_run(
+        &args(a.path())
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(run_folder(a.path(), "digits8x8").join("metrics.csv")).unwrap(),
+        ma
+    );
+
+    let mut forced = args(a.path());
+    forced.push("--force".into());
+    let o = mtl_run(&forced.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_shape_table_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = mtl_run(&[
+        "experiments/mnist-multitask.toml",
+        "--dry-run",
+        "--set",
+        &out_dir_arg(tmp.path()),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("trunk.6 flatten") && out.contains("3136"),
+        "{out}"
+    );
+    assert!(out.contains("stl:parity"), "{out}");
+    assert!(out.contains("32 x 14 x 14"), "{out}");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn penguins_compares_classification_and_regression() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = mtl_run(&[
+        "experiments/penguins.toml",
+        "--set",
+        "train.epochs=30",
+        "--set",
+        &out_dir_arg(tmp.path()),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cmp = read_csv(&run_folder(tmp.path(), "penguins").join("comparison.csv"));
+    let metrics: Vec<(&str, &str)> = cmp[1..]
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    assert!(metrics.contains(&("species", "accuracy")));
+    assert!(metrics.contains(&("sex", "macro_f1")));
+    assert!(metrics.contains(&("body_mass", "rmse")) && metrics.contains(&("body_mass", "r2")));
+    // RMSE is in grams: the body masses have a standard deviation of about 800 g.
+    let rmse: f64 = cmp
+        .iter()
+        .find(|r| r[0] == "body_mass" && r[1] == "rmse")
+        .unwrap()[3]
+        .parse()
+        .unwrap();
+    assert!(rmse > 100.0 && rmse < 800.0, "rmse {rmse}");
+}
+
+#[test]
+fn a_nan_loss_stops_that_model_and_keeps_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    // An absurd weight makes the multi-task gradient overflow; baselines use weight 1.
+    let o = mtl_run(&[
+        DIGITS,
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "tasks.digit.weight=1e38",
+        "--set",
+        &out_dir_arg(tmp.path()),
+    ]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("model mtl") && err.contains("task `") && err.contains("step"),
+        "{err}"
+    );
+    let metrics = read_csv(&run_folder(tmp.path(), "digits8x8").join("metrics.csv"));
+    let models: std::collections::BTreeSet<&str> =
+        metrics[1..].iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        models.into_iter().collect::<Vec<_>>(),
+        ["stl:digit", "stl:high", "stl:parity"]
+    );
+}
