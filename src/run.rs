@@ -135,7 +135,7 @@ pub fn run_file(path: &Path, options: &RunOptions) -> Result<RunOutcome> {
         let run = train::train_model(model, &config, &plan.shapes, &data, options.progress);
         match &run.failure {
             Some(e) => {
-                tracing::error!("{e}");
+                tracing::warn!("{e}; training the other models");
                 failures.push(e.to_string());
             }
             None => tracing::info!(

@@ -253,3 +253,28 @@ fn a_nan_loss_stops_that_model_and_keeps_the_others() {
         ["stl:digit", "stl:high", "stl:parity"]
     );
 }
+
+#[test]
+fn environment_overrides_the_file_and_set_overrides_the_environment() {
+    let run = |env_epochs: &str, sets: &[&str]| {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mtl-run"));
+        c.arg("experiments/penguins.toml").current_dir(crate_root());
+        c.args([
+            "--set",
+            &out_dir_arg(tmp.path()),
+            "--set",
+            "baselines.single_task=false",
+        ]);
+        for s in sets {
+            c.args(["--set", s]);
+        }
+        let o = c.env("MTL_TRAIN__EPOCHS", env_epochs).output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        std::fs::read_to_string(run_folder(tmp.path(), "penguins").join("resolved.toml")).unwrap()
+    };
+    let resolved = run("2", &[]);
+    assert!(resolved.contains("epochs = 2"), "{resolved}");
+    let resolved = run("2", &["train.epochs=1"]);
+    assert!(resolved.contains("epochs = 1"), "{resolved}");
+}

@@ -391,3 +391,34 @@ impl Default for BaselinesConfig {
         BaselinesConfig { single_task: true }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_schedule_starts_at_one_halves_midway_and_ends_near_zero() {
+        let c = LrSchedule::Cosine;
+        assert_eq!(c.factor(0, 100), 1.0);
+        assert!((c.factor(50, 100) - 0.5).abs() < 1e-12);
+        assert!((c.factor(75, 100) - 0.146_446_609_4).abs() < 1e-9); // (1 + cos(3π/4)) / 2
+        assert!(c.factor(99, 100) < 1e-3);
+        assert_eq!(LrSchedule::Constant.factor(99, 100), 1.0);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_in_every_section() {
+        let base = "[experiment]\nname = \"x\"\n[data]\nformat = \"csv\"\npath = \"p.csv\"\n[trunk]\nlayers = []\n[[tasks]]\nname = \"t\"\nkind = \"binary\"\nlabel = \"y\"\n";
+        assert!(toml::from_str::<ExperimentConfig>(base).is_ok());
+        for extra in [
+            "[train]\nepochz = 1\n",
+            "[baselines]\nsingle = true\n",
+            "[weighting]\nstrategy = \"fixed\"\nalpha = 1\n",
+        ] {
+            let err = toml::from_str::<ExperimentConfig>(&format!("{base}{extra}")).unwrap_err();
+            assert!(err.to_string().contains("unknown field"), "{extra}: {err}");
+        }
+        let layer = base.replace("layers = []", "layers = [{ type = \"relu\", size = 2 }]");
+        assert!(toml::from_str::<ExperimentConfig>(&layer).is_err());
+    }
+}
