@@ -151,10 +151,16 @@ pub fn run_file(path: &Path, options: &RunOptions) -> Result<RunOutcome> {
     results::write_history(&dir.join("history.csv"), &runs)?;
     let comparison = compare(&config, &runs);
     write_comparison(&dir.join("comparison.csv"), &comparison)?;
-    let experiment_dir = config.experiment.output_dir.join(&config.experiment.name);
-    write_comparison(&experiment_dir.join("comparison.csv"), &comparison)?;
-    // metrics.csv last: its presence marks the run as finished.
-    results::write_metrics(&dir.join("metrics.csv"), &config, &runs)?;
+    if failures.is_empty() {
+        // The experiment-level copy only ever holds a complete comparison.
+        let experiment_dir = config.experiment.output_dir.join(&config.experiment.name);
+        write_comparison(&experiment_dir.join("comparison.csv"), &comparison)?;
+    }
+    // metrics.csv last: its presence marks the run as finished. A run in
+    // which no model finished stays unfinished, so it is simply run again.
+    if failures.len() < runs.len() {
+        results::write_metrics(&dir.join("metrics.csv"), &config, &runs)?;
+    }
 
     println!(
         "\nexperiment `{}`: test split, each model at its epoch selected on validation data ({:.0} s)",

@@ -249,3 +249,103 @@ fn override_of_an_unknown_task() {
         &["--set", "tasks.digits.weight=2", "no list element `digits`"],
     );
 }
+
+#[test]
+fn sizes_too_large_to_build() {
+    let err = fails_with(&replaced("out = 64", "out = 4611686018427387904"), &[]);
+    assert_has(
+        &err,
+        &[
+            "trunk.layers[4] (linear).out",
+            "4611686018427387904",
+            "at most",
+        ],
+    );
+}
+
+#[test]
+fn experiment_name_that_leaves_the_output_folder() {
+    let err = fails_with(&replaced("name = \"digits8x8\"", "name = \"..\""), &[]);
+    assert_has(
+        &err,
+        &["experiment.name", "`..`", "must not start with `.`"],
+    );
+}
+
+#[test]
+fn csv_cell_that_is_not_finite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("nan.csv");
+    std::fs::write(&csv, "a,y\n1,0\nNaN,1\n2,1\n").unwrap();
+    let toml = format!(
+        "[experiment]\nname = \"nan\"\n[data]\nformat = \"csv\"\npath = \"{}\"\n[[trunk.layers]]\ntype = \"linear\"\nout = 2\n[[tasks]]\nname = \"y\"\nkind = \"binary\"\nlabel = \"y\"\n",
+        csv.display()
+    );
+    let err = fails_with(&toml, &[]);
+    assert_has(&err, &["nan.csv", "line 3", "column `a`", "not a finite"]);
+}
+
+#[test]
+fn no_test_split() {
+    let err = fails_with(&replaced("test = 0.2", "test = 0"), &[]);
+    assert_has(&err, &["data.split.test", "0 samples"]);
+}
+
+#[test]
+fn a_bad_override_is_blamed_on_the_override() {
+    let err = fails_with(&digits_toml(), &["--set", "train.epochs=abc"]);
+    assert_has(
+        &err,
+        &["--set `train.epochs=abc`", "key `train.epochs`", "\"abc\""],
+    );
+}
+
+#[test]
+fn a_bad_label_in_a_separate_test_file_names_that_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let test_csv = tmp.path().join("test-split.csv");
+    let digits =
+        std::fs::read_to_string(crate_root().join("data/digits8x8/digits8x8.csv")).unwrap();
+    let mut lines: Vec<String> = digits.lines().take(20).map(String::from).collect();
+    let last = lines.last_mut().unwrap();
+    *last = format!("{},12", last.rsplit_once(',').unwrap().0);
+    std::fs::write(&test_csv, lines.join("\n")).unwrap();
+    let toml = replaced(
+        "path = \"data/digits8x8/digits8x8.csv\"",
+        &format!(
+            "path = \"data/digits8x8/digits8x8.csv\"\ntest_path = \"{}\"",
+            test_csv.display()
+        ),
+    );
+    let err = fails_with(&toml, &[]);
+    assert_has(&err, &["test-split.csv", "labels up to 12"]);
+}
+
+#[test]
+fn a_failed_run_leaves_earlier_results_as_they_were() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = format!("experiment.output_dir=\"{}\"", tmp.path().display());
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "experiments/penguins.toml",
+            "--set",
+            &out,
+            "--set",
+            "train.epochs=3",
+        ];
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_mtl-run"))
+            .args(&args)
+            .current_dir(crate_root())
+            .output()
+            .unwrap()
+    };
+    assert!(run(&[]).status.success());
+    let summary = tmp.path().join("penguins/comparison.csv");
+    let before = std::fs::read(&summary).unwrap();
+    // A learning rate this large sends every loss to NaN or infinity.
+    let o = run(&["--set", "train.optimizer.lr=1e30"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("stopped early"));
+    assert_eq!(std::fs::read(&summary).unwrap(), before);
+}

@@ -19,9 +19,18 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<ExperimentConfig> {
         .map_err(|e| Error::config(&file, format!("cannot read the experiment file: {e}")))?;
     // Parse once on our own for syntax errors: toml's messages carry line and column.
     text.parse::<toml::Table>().map_err(|e| {
+        let at = e.span().map_or(String::new(), |span| {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!(" at line {line}, column {column}")
+        });
         Error::config(
             &file,
-            format!("TOML syntax error: {}", e.to_string().trim_end()),
+            format!(
+                "TOML syntax error{at}: {}",
+                e.message().trim_end().replace('\n', "; ")
+            ),
         )
     })?;
 
@@ -31,8 +40,14 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<ExperimentConfig> {
     }
     let config: ExperimentConfig = figment
         .extract()
-        .map_err(|e| describe_figment_error(&file, e, &text))?;
-    super::validate::validate(&config).map_err(|m| Error::config(&file, m))?;
+        .map_err(|e| describe_figment_error(&file, e, &text, overrides))?;
+    let layered = !overrides.is_empty() || std::env::vars().any(|(k, _)| k.starts_with("MTL_"));
+    let source = if layered {
+        format!("{file} (with --set / MTL_* overrides)")
+    } else {
+        file.clone()
+    };
+    super::validate::validate(&config).map_err(|m| Error::config(&source, m))?;
     Ok(config)
 }
 
@@ -116,15 +131,14 @@ fn parse_value(raw: &str) -> toml::Value {
 }
 
 /// Turns figment's error into one line: file, key, what was found, what was expected.
-fn describe_figment_error(file: &str, err: figment::Error, text: &str) -> Error {
+fn describe_figment_error(
+    file: &str,
+    err: figment::Error,
+    text: &str,
+    overrides: &[String],
+) -> Error {
     use figment::error::Kind;
-    let source = match err.metadata.as_ref().map(|m| m.name.to_string()) {
-        Some(name) if name.contains("environment") => "environment (MTL_*)".to_string(),
-        Some(name) if name.contains("Serialized") || name.contains("Default") => {
-            "--set".to_string()
-        }
-        _ => file.to_string(),
-    };
+    let source = blame(file, &err.path, overrides);
     let mut path = err.path.clone();
     // figment's path ends with the unknown or missing key itself; name its table.
     let named = match &err.kind {
@@ -137,26 +151,21 @@ fn describe_figment_error(file: &str, err: figment::Error, text: &str) -> Error 
     }
     let key = describe_path(&path, text);
     let message = match &err.kind {
-        Kind::UnknownField(field, expected) => {
-            let suggestion = closest(field, expected)
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
-            format!(
-                "unknown key `{field}`{} (expected one of {}){suggestion}",
-                in_key(&key),
-                list(expected)
-            )
+        Kind::UnknownField(field, []) => {
+            format!("unknown key `{field}`{}, which takes no keys", in_key(&key))
         }
-        Kind::UnknownVariant(found, expected) => {
-            let suggestion = closest(found, expected)
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
-            format!(
-                "unknown value `{found}`{}: expected one of {}{suggestion}",
-                in_key(&key),
-                list(expected)
-            )
-        }
+        Kind::UnknownField(field, expected) => format!(
+            "unknown key `{field}`{} (expected one of {}){}",
+            in_key(&key),
+            list(expected),
+            did_you_mean(field, expected)
+        ),
+        Kind::UnknownVariant(found, expected) => format!(
+            "unknown value `{found}`{}: expected one of {}{}",
+            in_key(&key),
+            list(expected),
+            did_you_mean(found, expected)
+        ),
         Kind::MissingField(field) => {
             format!("missing key `{field}`{}", in_key(&key))
         }
@@ -186,6 +195,41 @@ fn describe_figment_error(file: &str, err: figment::Error, text: &str) -> Error 
         other => format!("key `{key}`: {other}"),
     };
     Error::config(source, message)
+}
+
+/// The layer that set the value at `path`: the last `--set` or `MTL_*`
+/// variable whose key overlaps it, else the file.
+fn blame(file: &str, path: &[String], overrides: &[String]) -> String {
+    if path.is_empty() {
+        return file.to_string();
+    }
+    // A list element named by task name in a key matches its index in the path.
+    let overlaps = |key: &[&str]| {
+        key.iter()
+            .zip(path)
+            .all(|(k, p)| k == p || (p.parse::<usize>().is_ok() && k.parse::<usize>().is_err()))
+    };
+    for raw in overrides.iter().rev() {
+        let key = raw.split_once('=').map_or(raw.as_str(), |(k, _)| k).trim();
+        if overlaps(&key.split('.').collect::<Vec<_>>()) {
+            return format!("--set `{raw}`");
+        }
+    }
+    for (name, _) in std::env::vars() {
+        if let Some(rest) = name.strip_prefix("MTL_") {
+            let key = rest.to_lowercase();
+            if overlaps(&key.split("__").collect::<Vec<_>>()) {
+                return format!("environment variable `{name}`");
+            }
+        }
+    }
+    file.to_string()
+}
+
+fn did_you_mean(found: &str, expected: &[&str]) -> String {
+    closest(found, expected)
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default()
 }
 
 fn in_key(key: &str) -> String {

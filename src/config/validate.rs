@@ -5,15 +5,54 @@ use super::{
     DataConfig, ExperimentConfig, LayerConfig, MetricName, OptimizerConfig, SplitAmount, TaskKind,
 };
 
+/// Largest size any one key may set (units, channels, kernel, classes, …):
+/// far beyond any model this tool trains, and small enough that no shape
+/// arithmetic can overflow.
+pub(crate) const MAX_SIZE: usize = 1 << 20;
+
+/// Largest value of `train.threads`.
+const MAX_THREADS: usize = 1024;
+
+fn size(key: &str, v: usize) -> Result<(), String> {
+    if v > MAX_SIZE {
+        Err(format!("key `{key}`: {v}, expected at most {MAX_SIZE}"))
+    } else {
+        Ok(())
+    }
+}
+
 pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
-    if c.experiment.name.trim().is_empty() {
+    let name = &c.experiment.name;
+    if name.trim().is_empty() {
         return Err("key `experiment.name`: must not be empty".into());
     }
-    if c.experiment.name.contains(['/', '\\']) {
+    // The name becomes a folder under `output_dir`: keep it one plain folder name.
+    if name.starts_with('.')
+        || !name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch))
+    {
         return Err(format!(
-            "key `experiment.name`: `{}` names a folder and must not contain `/`",
-            c.experiment.name
+            "key `experiment.name`: `{name}` names a folder, so it may hold only letters, digits, `.`, `_` and `-`, and must not start with `.`"
         ));
+    }
+    if c.experiment.output_dir.as_os_str().is_empty() {
+        return Err(
+            "key `experiment.output_dir`: empty, expected a folder (default \"runs\")".into(),
+        );
+    }
+    if c.train.threads > MAX_THREADS {
+        return Err(format!(
+            "key `train.threads`: {}, expected 0 (all cores) to {MAX_THREADS}",
+            c.train.threads
+        ));
+    }
+    size("train.batch_size", c.train.batch_size)?;
+    size("train.epochs", c.train.epochs)?;
+    if let Some(input) = &c.trunk.input {
+        for (i, &d) in input.iter().enumerate() {
+            size(&format!("trunk.input[{i}]"), d)?;
+        }
     }
     if c.tasks.is_empty() {
         return Err("no `[[tasks]]`: an experiment needs at least one task".into());
@@ -29,6 +68,9 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
                 t.name
             ));
         }
+        if let Some(k) = t.classes {
+            size(&format!("{at}.classes"), k)?;
+        }
         match (t.kind, t.classes) {
             (TaskKind::Classification, None) => {
                 return Err(format!(
@@ -40,8 +82,8 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
             }
             (TaskKind::Binary | TaskKind::Regression, Some(k)) => {
                 return Err(format!(
-                    "key `{at}.classes`: {k}, but a {:?} task has one output; remove the key",
-                    t.kind
+                    "key `{at}.classes`: {k}, but a {} task has one output; remove the key",
+                    format!("{:?}", t.kind).to_lowercase()
                 ))
             }
             _ => {}
@@ -97,7 +139,8 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
             positive("train.optimizer.lr", lr)?;
             positive("train.optimizer.eps", eps)?;
             for (i, b) in betas.iter().enumerate() {
-                if !(0.0..1.0).contains(b) {
+                // Rounded to f32, a beta this close to 1 would be exactly 1.
+                if !(0.0..1.0).contains(b) || (*b as f32) >= 1.0 {
                     return Err(format!(
                         "key `train.optimizer.betas[{i}]`: {b}, expected 0 ≤ beta < 1"
                     ));
@@ -122,18 +165,22 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
     for (i, layer) in c.trunk.layers.iter().enumerate() {
         let at = format!("trunk.layers[{i}] ({})", layer.kind());
         match *layer {
-            LayerConfig::Dropout { p } if !(0.0..1.0).contains(&p) => {
+            LayerConfig::Dropout { p } if !(0.0..1.0).contains(&p) || (p as f32) >= 1.0 => {
                 return Err(format!("key `{at}.p`: {p}, expected 0 ≤ p < 1"))
             }
             LayerConfig::Linear { out: 0 } => {
                 return Err(format!("key `{at}.out`: 0, expected at least 1"))
             }
+            LayerConfig::Linear { out } => size(&format!("{at}.out"), out)?,
             LayerConfig::Conv2d {
                 out_channels,
                 kernel,
                 stride,
-                ..
+                padding,
             } => {
+                if let super::Padding::Pixels(p) = padding {
+                    size(&format!("{at}.padding"), p)?;
+                }
                 for (k, v) in [
                     ("out_channels", out_channels),
                     ("kernel", kernel),
@@ -142,10 +189,14 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
                     if v == 0 {
                         return Err(format!("key `{at}.{k}`: 0, expected at least 1"));
                     }
+                    size(&format!("{at}.{k}"), v)?;
                 }
             }
-            LayerConfig::Maxpool2d { size, stride } if size == 0 || stride == Some(0) => {
-                return Err(format!("key `{at}`: size and stride must be at least 1"));
+            LayerConfig::Maxpool2d { size: s, stride } => {
+                if s == 0 || stride == Some(0) {
+                    return Err(format!("key `{at}`: size and stride must be at least 1"));
+                }
+                size(&format!("{at}.size"), s.max(stride.unwrap_or(0)))?;
             }
             _ => {}
         }
@@ -175,11 +226,12 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
     Ok(())
 }
 
+/// Training runs in f32: a value must stay positive once rounded to f32.
 fn positive(key: &str, v: f64) -> Result<(), String> {
-    if v.is_finite() && v > 0.0 {
+    if v.is_finite() && (v as f32) > 0.0 && (v as f32).is_finite() {
         Ok(())
     } else {
-        Err(format!("key `{key}`: {v}, expected a number > 0"))
+        Err(format!("key `{key}`: {v}, expected a number > 0 that is representable in 32-bit floats (about 1e-38 to 3e38)"))
     }
 }
 

@@ -35,6 +35,16 @@ pub fn read_csv(path: &Path, key: &str) -> Result<CsvTable> {
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
+    if let Some((i, dup)) = header
+        .iter()
+        .enumerate()
+        .find(|(i, h)| header[..*i].contains(h))
+    {
+        return Err(Error::data(
+            path,
+            format!("the header names column `{dup}` twice (column {})", i + 1),
+        ));
+    }
     let mut values = Vec::new();
     let mut rows = 0;
     for record in reader.records() {
@@ -57,6 +67,13 @@ pub fn read_csv(path: &Path, key: &str) -> Result<CsvTable> {
                     format!("line {line}, column `{name}`: `{cell}` is not a number"),
                 )
             })?;
+            // Training runs in f32: NaN, ±inf and values beyond ±3.4e38 cannot be used.
+            if !(v as f32).is_finite() {
+                return Err(Error::data(
+                    path,
+                    format!("line {line}, column `{name}`: `{cell}` is not a finite 32-bit number"),
+                ));
+            }
             values.push(v);
         }
         rows += 1;

@@ -46,8 +46,11 @@ pub fn parse_idx(bytes: &[u8]) -> std::result::Result<IdxArray, String> {
     let dims: Vec<usize> = (0..rank)
         .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize)
         .collect();
-    let expected: usize = dims.iter().product();
     let data = &bytes[header..];
+    let expected = dims
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| format!("dimensions {dims:?} are too large"))?;
     if data.len() != expected {
         return Err(format!(
             "dimensions {dims:?} need {expected} bytes of data, the file has {}",

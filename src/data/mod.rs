@@ -302,6 +302,12 @@ pub fn prepare(
             "key `data.split.validation`: 0 samples, but `train.select = \"val_loss\"` chooses the epoch on validation data; give a validation split or set `train.select = \"last\"`",
         ));
     }
+    if test_file.is_none() && n_test == 0 {
+        return Err(Error::data(
+            &source,
+            "key `data.split.test`: 0 samples, but the reported numbers come from the test split; give a test split or a separate test file",
+        ));
+    }
     let test_idx: Vec<usize> = order.drain(..n_test).collect();
     let val_idx: Vec<usize> = order.drain(..n_val).collect();
     let train_idx = order;
@@ -311,7 +317,8 @@ pub fn prepare(
     let (test_raw, test_rows, test_targets) = match &test_file {
         Some(t) => {
             let rows: Vec<usize> = (0..t.len).collect();
-            let tt = targets::derive_with(config, t, &rows, &target_scales, &source)?;
+            let tt =
+                targets::derive_with(config, t, &rows, &target_scales, &test_source_name(config))?;
             (t, rows, tt)
         }
         None => {
@@ -334,6 +341,20 @@ pub fn prepare(
         target_scales,
         files,
     })
+}
+
+/// The file that holds the test labels, when there is a separate one.
+fn test_source_name(config: &ExperimentConfig) -> PathBuf {
+    match &config.data {
+        DataConfig::Idx {
+            test_labels: Some(p),
+            ..
+        }
+        | DataConfig::Csv {
+            test_path: Some(p), ..
+        } => p.clone(),
+        _ => data_source_name(config),
+    }
 }
 
 fn data_source_name(config: &ExperimentConfig) -> PathBuf {

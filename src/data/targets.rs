@@ -56,7 +56,7 @@ fn raw_targets(
         // The map must cover exactly the label values present: 0..=max.
         let max = col.iter().cloned().fold(f64::MIN, f64::max);
         for &v in col {
-            if v < 0.0 || v.fract() != 0.0 {
+            if v < 0.0 || v.fract() != 0.0 || v >= map.len().max(1 << 20) as f64 {
                 return Err(Error::data(
                     source,
                     format!(
@@ -110,14 +110,14 @@ fn check_classes(
             ),
         ));
     }
-    let largest = values.iter().cloned().fold(0.0, f64::max) as usize;
-    if largest >= limit {
+    let largest = values.iter().cloned().fold(0.0, f64::max);
+    if largest >= limit as f64 {
         let expected = match task.kind {
             TaskKind::Binary => "binary labels must be 0 or 1".to_string(),
             _ => format!(
                 "the head has `classes = {limit}` (labels 0..={}); set `{at}.classes` to at least {}",
                 limit - 1,
-                largest + 1
+                largest + 1.0
             ),
         };
         return Err(Error::data(

@@ -91,13 +91,16 @@ pub fn resolve(
     let mut shape = input.to_vec();
     let mut rows = Vec::new();
     let mut resolved = Vec::new();
+    check_size("trunk.input", input, 0)?;
     for (i, layer) in layers.iter().enumerate() {
         let at = format!("trunk.layers[{i}] ({layer})");
         let (out, params, r) = resolve_layer(&shape, layer).map_err(|m| format!("{at}: {m}"))?;
+        check_size(&at, &out, params)?;
         rows.push(ShapeRow {
             name: format!("trunk.{i} {layer}"),
             output: out.clone(),
-            params,
+            // check_size bounded it by 2³¹.
+            params: params as usize,
         });
         resolved.push(r);
         shape = out;
@@ -125,10 +128,26 @@ pub fn resolve(
     })
 }
 
+/// Most values per sample, or parameters, that one layer may have (2³¹).
+const MAX_ELEMENTS: u128 = 1 << 31;
+
+/// Rejects a layer whose output or parameters would not fit in memory (and so
+/// keeps every later multiplication of sizes far from overflowing).
+fn check_size(at: &str, shape: &[usize], params: u128) -> Result<(), String> {
+    let values: u128 = shape.iter().map(|&d| d as u128).product();
+    if values > MAX_ELEMENTS || params > MAX_ELEMENTS {
+        return Err(format!(
+            "{at}: output {shape:?} ({values} values per sample) with {params} parameters is too large (at most {MAX_ELEMENTS} each)"
+        ));
+    }
+    Ok(())
+}
+
 fn resolve_layer(
     shape: &[usize],
     layer: &LayerConfig,
-) -> Result<(Vec<usize>, usize, ResolvedLayer), String> {
+) -> Result<(Vec<usize>, u128, ResolvedLayer), String> {
+    let wide = |v: usize| v as u128;
     let image = |what: &str| -> Result<(usize, usize, usize), String> {
         match *shape {
             [c, h, w] => Ok((c, h, w)),
@@ -146,7 +165,7 @@ fn resolve_layer(
             };
             (
                 vec![out],
-                input * out + out,
+                wide(input) * wide(out) + wide(out),
                 ResolvedLayer::Linear { input, out },
             )
         }
@@ -180,7 +199,7 @@ fn resolve_layer(
             };
             (
                 vec![out_channels, geometry.h_out, geometry.w_out],
-                out_channels * geometry.patch_len() + out_channels,
+                wide(out_channels) * wide(c) * wide(kernel) * wide(kernel) + wide(out_channels),
                 ResolvedLayer::Conv2d { geometry },
             )
         }
