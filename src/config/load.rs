@@ -179,12 +179,19 @@ fn describe_figment_error(
             format!("key `{key}`: {len} elements, expected {expected}")
         }
         Kind::Message(m) => {
-            let m = if m.contains("did not match any variant of untagged enum Padding") {
-                "expected \"valid\", \"same\" or a number of pixels".to_string()
+            // serde's messages for untagged enums name neither the key nor the choices.
+            let (key, m) = if m.contains("untagged enum Padding") {
+                (
+                    format!("{key}.padding"),
+                    "expected \"valid\", \"same\" or a number of pixels ≥ 0".to_string(),
+                )
             } else if m.contains("untagged enum SplitAmount") {
-                "expected a count (integer) or a fraction (float)".to_string()
+                (
+                    key.clone(),
+                    "`validation` and `test` take a count (integer ≥ 0) or a fraction (float in [0, 1))".to_string(),
+                )
             } else {
-                m.clone()
+                (key.clone(), m.clone())
             };
             if key.is_empty() {
                 m
