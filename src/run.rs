@@ -109,6 +109,13 @@ pub fn run_file(path: &Path, options: &RunOptions) -> Result<RunOutcome> {
             data.train.len, data.validation.len, data.test.len, data.sample_shape
         );
         println!("{plan}");
+        let dir = run_dir(&config);
+        let state = if dir.join("metrics.csv").exists() {
+            "finished results exist there (rerun with --force to replace them)"
+        } else {
+            "no finished results there yet"
+        };
+        println!("\nresults would go to {}: {state}", dir.display());
         return Ok(RunOutcome {
             run_dir: None,
             comparison: Vec::new(),

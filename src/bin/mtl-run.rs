@@ -14,7 +14,12 @@ use std::process::ExitCode;
 /// environment variables (e.g. `MTL_TRAIN__EPOCHS=1`), then `--set`.
 /// See docs/config.md for every key.
 #[derive(Parser, Debug)]
-#[command(name = "mtl-run", version, about, long_about = None)]
+#[command(
+    name = "mtl-run",
+    version,
+    about,
+    after_help = "Environment:\n  MTL_<SECTION>__<KEY>=VALUE  override a key (e.g. MTL_TRAIN__EPOCHS=3); --set wins over it\n  RUST_LOG                    log filter (e.g. RUST_LOG=mtl=debug); wins over -v/-q\n\nResults go to <output_dir>/<experiment>/<point-id>/seed-<k>/ (output_dir defaults to runs/):\nresolved.toml, history.csv, metrics.csv, comparison.csv. A finished run of the same config\nand seed is not overwritten without --force. The exit status is 1 if any file failed.\n\nEvery key: docs/config.md. The result files: docs/results.md."
+)]
 struct Cli {
     /// Experiment files to run, in order.
     #[arg(required = true, value_name = "FILE")]
