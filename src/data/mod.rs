@@ -312,17 +312,19 @@ pub fn prepare(
     let val_idx: Vec<usize> = order.drain(..n_val).collect();
     let train_idx = order;
 
-    let (train_targets, target_scales) = targets::derive_all(config, &main, &train_idx, &source)?;
-    let val_targets = targets::derive_with(config, &main, &val_idx, &target_scales, &source)?;
+    let values = targets::task_values(config, &main, &source)?;
+    let target_scales = targets::fit_scales(config, &values, &train_idx);
+    let train_targets = targets::select(config, &values, &train_idx, &target_scales);
+    let val_targets = targets::select(config, &values, &val_idx, &target_scales);
     let (test_raw, test_rows, test_targets) = match &test_file {
         Some(t) => {
+            let test_values = targets::task_values(config, t, &test_source_name(config))?;
             let rows: Vec<usize> = (0..t.len).collect();
-            let tt =
-                targets::derive_with(config, t, &rows, &target_scales, &test_source_name(config))?;
+            let tt = targets::select(config, &test_values, &rows, &target_scales);
             (t, rows, tt)
         }
         None => {
-            let tt = targets::derive_with(config, &main, &test_idx, &target_scales, &source)?;
+            let tt = targets::select(config, &values, &test_idx, &target_scales);
             (&main, test_idx, tt)
         }
     };

@@ -131,74 +131,81 @@ fn check_classes(
     Ok(())
 }
 
-/// Targets of the training rows, and the scales later splits reuse.
-pub(super) fn derive_all(
+/// Every task's target for every row of `raw`, checked against the task
+/// (the whole file at once, so a bad label is found whichever split it is in).
+pub(super) fn task_values(
     config: &ExperimentConfig,
     raw: &RawData,
-    rows: &[usize],
     source: &Path,
-) -> Result<(Vec<Targets>, Vec<TargetScale>)> {
-    let mut scales = Vec::new();
-    for (i, task) in config.tasks.iter().enumerate() {
-        let scale = if task.kind == TaskKind::Regression && task.standardize {
-            let v = raw_targets(i, task, raw, rows, source)?;
-            let n = v.len().max(1) as f64;
-            let mean = v.iter().sum::<f64>() / n;
-            let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
-            TargetScale {
-                mean,
-                std: if var > 1e-24 { var.sqrt() } else { 1.0 },
-            }
-        } else {
-            TargetScale::IDENTITY
-        };
-        scales.push(scale);
-    }
-    let targets = derive_with(config, raw, rows, &scales, source)?;
-    Ok((targets, scales))
-}
-
-/// Targets of `rows`, scaled with the training split's `scales`.
-pub(super) fn derive_with(
-    config: &ExperimentConfig,
-    raw: &RawData,
-    rows: &[usize],
-    scales: &[TargetScale],
-    source: &Path,
-) -> Result<Vec<Targets>> {
+) -> Result<Vec<Vec<f64>>> {
+    let all: Vec<usize> = (0..raw.len).collect();
     config
         .tasks
         .iter()
         .enumerate()
         .map(|(i, task)| {
-            // Check every row of the file, not only this split's, so a bad label is found at once.
-            let all: Vec<usize> = (0..raw.len).collect();
-            let all_values = raw_targets(i, task, raw, &all, source)?;
-            let values: Vec<f64> = rows.iter().map(|&r| all_values[r]).collect();
-            Ok(match task.kind {
-                TaskKind::Classification | TaskKind::Binary => {
-                    check_classes(i, task, &all_values, source)?;
-                    Targets::Classes(values.iter().map(|&v| v as usize).collect())
-                }
+            let values = raw_targets(i, task, raw, &all, source)?;
+            match task.kind {
+                TaskKind::Classification | TaskKind::Binary => check_classes(i, task, &values, source)?,
                 TaskKind::Regression => {
-                    if let Some(bad) = all_values.iter().find(|v| !v.is_finite()) {
+                    if let Some(bad) = values.iter().find(|v| !(**v as f32).is_finite()) {
                         return Err(Error::data(
                             source,
-                            format!(
-                                "task `{}`: target {bad} in column `{}` is not a finite number",
-                                task.name, task.label
-                            ),
+                            format!("task `{}`: target {bad} in column `{}` is not a finite 32-bit number", task.name, task.label),
                         ));
                     }
-                    let s = scales[i];
-                    Targets::Values(
-                        values
-                            .iter()
-                            .map(|&v| ((v - s.mean) / s.std) as f32)
-                            .collect(),
-                    )
                 }
-            })
+            }
+            Ok(values)
+        })
+        .collect()
+}
+
+/// How each regression target is standardised: mean and standard deviation of the training rows.
+pub(super) fn fit_scales(
+    config: &ExperimentConfig,
+    values: &[Vec<f64>],
+    train: &[usize],
+) -> Vec<TargetScale> {
+    config
+        .tasks
+        .iter()
+        .zip(values)
+        .map(|(task, v)| {
+            if task.kind != TaskKind::Regression || !task.standardize {
+                return TargetScale::IDENTITY;
+            }
+            let n = train.len().max(1) as f64;
+            let mean = train.iter().map(|&r| v[r]).sum::<f64>() / n;
+            let var = train.iter().map(|&r| (v[r] - mean).powi(2)).sum::<f64>() / n;
+            TargetScale {
+                mean,
+                std: if var > 1e-24 { var.sqrt() } else { 1.0 },
+            }
+        })
+        .collect()
+}
+
+/// The targets of `rows`, regression targets scaled with `scales`.
+pub(super) fn select(
+    config: &ExperimentConfig,
+    values: &[Vec<f64>],
+    rows: &[usize],
+    scales: &[TargetScale],
+) -> Vec<Targets> {
+    config
+        .tasks
+        .iter()
+        .zip(values.iter().zip(scales))
+        .map(|(task, (v, s))| match task.kind {
+            TaskKind::Classification | TaskKind::Binary => {
+                Targets::Classes(rows.iter().map(|&r| v[r] as usize).collect())
+            }
+            TaskKind::Regression => Targets::Values(
+                rows.iter()
+                    .map(|&r| ((v[r] - s.mean) / s.std) as f32)
+                    .collect(),
+            ),
         })
         .collect()
 }
