@@ -33,6 +33,15 @@ pub enum Error {
         epoch: usize,
         step: usize,
     },
+    /// A weighting strategy's own state stopped being a finite number.
+    #[error("model {model}: the {strategy} weighting state of task `{task}` became non-finite at epoch {epoch}, step {step}; this model was stopped")]
+    StrategyNonFinite {
+        model: String,
+        strategy: &'static str,
+        task: String,
+        epoch: usize,
+        step: usize,
+    },
     /// Results of an earlier run are in the way.
     #[error("{}: {message}", path.display())]
     Output { path: PathBuf, message: String },

@@ -349,3 +349,18 @@ fn a_failed_run_leaves_earlier_results_as_they_were() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("stopped early"));
     assert_eq!(std::fs::read(&summary).unwrap(), before);
 }
+
+#[test]
+fn a_key_of_another_strategy_names_the_strategy() {
+    let err = fails_with(
+        &replaced(
+            "[train]",
+            "[weighting]\nstrategy = \"fixed\"\nalpha = 1.5\n\n[train]",
+        ),
+        &[],
+    );
+    assert_has(
+        &err,
+        &["unknown key `alpha`", "weighting", "strategy = \"fixed\""],
+    );
+}

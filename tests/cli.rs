@@ -278,3 +278,39 @@ fn environment_overrides_the_file_and_set_overrides_the_environment() {
     let resolved = run("2", &["train.epochs=1"]);
     assert!(resolved.contains("epochs = 1"), "{resolved}");
 }
+
+#[test]
+fn uncertainty_weighting_logs_weights_and_sigma2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = mtl_run(&[
+        "experiments/penguins.toml",
+        "--set",
+        "weighting.strategy=uncertainty",
+        "--set",
+        "weighting.lr=0.05",
+        "--set",
+        "train.epochs=40",
+        "--set",
+        &out_dir_arg(tmp.path()),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let history = read_csv(&run_folder(tmp.path(), "penguins").join("history.csv"));
+    let col = |name: &str| history[0].iter().position(|h| h == name).unwrap();
+    let (weight, sigma2, loss) = (col("weight"), col("sigma2"), col("loss"));
+    let last = history
+        .iter()
+        .find(|r| r[0] == "40" && r[1] == "mtl" && r[2] == "body_mass" && r[3] == "train")
+        .unwrap();
+    let (w, s2, mse): (f64, f64, f64) = (
+        last[weight].parse().unwrap(),
+        last[sigma2].parse().unwrap(),
+        last[loss].parse().unwrap(),
+    );
+    // Regression form: weight = ½ / σ² (both epoch means, so only close).
+    assert!((w * s2 - 0.5).abs() < 0.05, "w {w} sigma2 {s2}");
+    // σ² (from 1) settles at the task's (standardised) training MSE, where its likelihood is minimised.
+    assert!((s2 - mse).abs() < 0.2 * mse, "sigma2 {s2} mse {mse}");
+    // Baselines keep weight 1 and have no sigma2.
+    let stl = history.iter().find(|r| r[1] == "stl:body_mass").unwrap();
+    assert_eq!((stl[weight].as_str(), stl[sigma2].as_str()), ("1", ""));
+}

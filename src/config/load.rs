@@ -38,9 +38,23 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<ExperimentConfig> {
     for raw in overrides {
         figment = apply_override(figment, raw)?;
     }
-    let config: ExperimentConfig = figment
-        .extract()
-        .map_err(|e| describe_figment_error(&file, e, &text, overrides))?;
+    let config: ExperimentConfig = figment.extract().map_err(|e| {
+        let err = describe_figment_error(&file, e, &text, overrides);
+        // Keys under `[weighting]` depend on the strategy: name it.
+        match (err, figment.extract_inner::<String>("weighting.strategy")) {
+            (
+                Error::Config {
+                    source_name,
+                    message,
+                },
+                Ok(strategy),
+            ) if message.contains("in `weighting`") => Error::Config {
+                source_name,
+                message: format!("{message} [weighting.strategy = \"{strategy}\"]"),
+            },
+            (err, _) => err,
+        }
+    })?;
     let layered = !overrides.is_empty() || std::env::vars().any(|(k, _)| k.starts_with("MTL_"));
     let source = if layered {
         format!("{file} (with --set / MTL_* overrides)")

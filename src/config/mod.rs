@@ -248,6 +248,18 @@ fn yes() -> bool {
 pub enum WeightingConfig {
     /// Σ w_i L_i with each task's `weight`.
     Fixed {},
+    /// Kendall, Gal & Cipolla (2018): a learned log-variance per task.
+    Uncertainty {
+        /// Initial `s_i = log σ_i²`.
+        #[serde(default)]
+        initial_log_variance: f64,
+        /// Learning rate of the log-variances; default: the model's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lr: Option<f64>,
+        /// Use the regression form `½·exp(−s)·L + ½·s` for every task.
+        #[serde(default)]
+        regression_form_for_all_tasks: bool,
+    },
 }
 
 impl Default for WeightingConfig {

@@ -123,6 +123,21 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
             }
         }
     }
+    if let super::WeightingConfig::Uncertainty {
+        initial_log_variance,
+        lr,
+        ..
+    } = c.weighting
+    {
+        if !initial_log_variance.is_finite() || initial_log_variance.abs() > 50.0 {
+            return Err(format!(
+                "key `weighting.initial_log_variance`: {initial_log_variance}, expected a number between -50 and 50"
+            ));
+        }
+        if let Some(lr) = lr {
+            positive("weighting.lr", lr)?;
+        }
+    }
     if c.train.epochs == 0 {
         return Err("key `train.epochs`: 0, expected at least 1".into());
     }

@@ -36,6 +36,17 @@ pub fn write_history(path: &Path, runs: &[ModelRun]) -> Result<()> {
     let mut header = vec!["epoch", "model", "task", "split", "loss"];
     header.extend(ALL_METRICS.iter().map(|m| m.as_str()));
     header.push("weight");
+    // Strategy columns (e.g. `sigma2`), empty for models whose strategy has none.
+    let mut extra_names: Vec<&'static str> = Vec::new();
+    for r in runs.iter().flat_map(|run| &run.history) {
+        for (name, _) in &r.extras {
+            if !extra_names.contains(name) {
+                extra_names.push(name);
+            }
+        }
+    }
+    header.extend(&extra_names);
+    let extra_names = &extra_names;
     let rows: Vec<Vec<String>> = runs
         .iter()
         .flat_map(|run| {
@@ -53,6 +64,11 @@ pub fn write_history(path: &Path, runs: &[ModelRun]) -> Result<()> {
                         .map(|m| num(r.metrics.iter().find(|(n, _)| n == m).map(|(_, v)| *v))),
                 );
                 row.push(num(Some(r.weight)));
+                row.extend(
+                    extra_names
+                        .iter()
+                        .map(|n| num(r.extras.iter().find(|(e, _)| e == n).map(|(_, v)| *v))),
+                );
                 row
             })
         })

@@ -48,6 +48,8 @@ pub struct EpochRecord {
     pub metrics: Vec<(MetricName, f64)>,
     /// The task's loss weight, averaged over the epoch's steps.
     pub weight: f64,
+    /// The strategy's per-task state (e.g. `sigma2`), averaged over the epoch's steps.
+    pub extras: Vec<(&'static str, f64)>,
 }
 
 /// Everything one model's training produced, finished or not.
@@ -115,12 +117,11 @@ pub fn train_model(
     let mut network = Network::new(&dev, shapes, &heads, seed);
     let mut optimizer = Optimizer::new(config.train.optimizer);
     // A single-task baseline optimises its one loss as is.
-    let task_weights: Vec<f64> = if plan.is_multi_task() {
-        tasks.iter().map(|t| t.weight).collect()
+    let mut strategy: Box<dyn WeightingStrategy> = if plan.is_multi_task() {
+        weighting::build(&config.weighting, &tasks, config.train.optimizer)
     } else {
-        vec![1.0]
+        Box::new(weighting::Fixed::new(&[1.0]))
     };
-    let mut strategy = weighting::build(&config.weighting, &task_weights);
     let mut order_rng = SplitMix64::derived(seed, "batches");
     let batch = config.train.batch_size;
     let steps_per_epoch = data.train.len.div_ceil(batch);
@@ -151,7 +152,20 @@ pub fn train_model(
                 data,
                 rows,
             ) {
-                Ok(step_out) => sums.add(rows.len(), step_out),
+                Ok(step_out) => {
+                    if let Err(k) = strategy.update(&step_out.losses, optimizer.lr_scale) {
+                        bar.abandon();
+                        run.failure = Some(Error::StrategyNonFinite {
+                            model: plan.id.clone(),
+                            strategy: strategy.name(),
+                            task: tasks[k].name.clone(),
+                            epoch,
+                            step: step + 1,
+                        });
+                        return run;
+                    }
+                    sums.add(rows.len(), step_out, &strategy.extras());
+                }
                 Err((task, value)) => {
                     bar.abandon();
                     run.failure = Some(Error::NonFinite {
@@ -173,6 +187,7 @@ pub fn train_model(
         }
         run.history.extend(sums.records(epoch, &tasks, data, plan));
         let weights = sums.mean_weights();
+        let extras = sums.mean_extras();
         let mut val_loss = 0.0;
         for (split, part) in [
             (Split::Validation, &data.validation),
@@ -192,6 +207,7 @@ pub fn train_model(
                     loss,
                     metrics,
                     weight: weights[k],
+                    extras: extras[k].clone(),
                 });
             }
         }
@@ -283,6 +299,8 @@ struct EpochSums {
     steps: usize,
     outputs: Vec<Vec<f32>>,
     rows: Vec<usize>,
+    /// Per extra column: its name and the per-task sums.
+    extras: Vec<(&'static str, Vec<f64>)>,
 }
 
 impl EpochSums {
@@ -294,10 +312,20 @@ impl EpochSums {
             steps: 0,
             outputs: vec![Vec::new(); tasks.len()],
             rows: Vec::new(),
+            extras: Vec::new(),
         }
     }
 
-    fn add(&mut self, n: usize, s: StepOut) {
+    fn add(&mut self, n: usize, s: StepOut, extras: &[(&'static str, Vec<f64>)]) {
+        if self.extras.is_empty() {
+            self.extras = extras
+                .iter()
+                .map(|(name, v)| (*name, vec![0.0; v.len()]))
+                .collect();
+        }
+        for ((_, sum), (_, v)) in self.extras.iter_mut().zip(extras) {
+            sum.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+        }
         self.samples += n;
         self.steps += 1;
         for k in 0..self.loss.len() {
@@ -319,6 +347,18 @@ impl EpochSums {
             .collect()
     }
 
+    /// Per task: each extra column's mean over the epoch.
+    fn mean_extras(&self) -> Vec<Vec<(&'static str, f64)>> {
+        (0..self.loss.len())
+            .map(|k| {
+                self.extras
+                    .iter()
+                    .map(|(name, sums)| (*name, sums[k] / self.steps.max(1) as f64))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Train-split records: running loss, and metrics of the outputs seen while training.
     fn records(
         &self,
@@ -328,6 +368,7 @@ impl EpochSums {
         plan: &ModelPlan,
     ) -> Vec<EpochRecord> {
         let weights = self.mean_weights();
+        let extras = self.mean_extras();
         tasks
             .iter()
             .enumerate()
@@ -339,6 +380,7 @@ impl EpochSums {
                     task: task.name.clone(),
                     split: Split::Train,
                     loss: self.loss[k] / self.samples.max(1) as f64,
+                    extras: extras[k].clone(),
                     metrics: evaluate_outputs(
                         task.kind,
                         &self.outputs[k],

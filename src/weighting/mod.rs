@@ -5,21 +5,51 @@
 //! one line in [`build`] to register it (LibMTL's `weighting/` layout).
 
 mod fixed;
+mod scalar_optimizer;
+mod uncertainty;
 
 pub use fixed::Fixed;
+pub use uncertainty::Uncertainty;
 
-use crate::config::WeightingConfig;
+use crate::config::{OptimizerConfig, TaskConfig, WeightingConfig};
 
 pub trait WeightingStrategy: Send {
     /// The name used in TOML (`weighting.strategy`).
     fn name(&self) -> &'static str;
     /// Weights for this step, given its task losses (one per task, model order).
     fn weights(&mut self, losses: &[f32]) -> Vec<f32>;
+    /// After the step: update the strategy's own state from the step's losses
+    /// (`lr_scale` is the model's learning-rate schedule factor). `Err(task)`
+    /// if that task's state stopped being a finite number.
+    fn update(&mut self, _losses: &[f32], _lr_scale: f64) -> Result<(), usize> {
+        Ok(())
+    }
+    /// Per-task state worth logging beside the weights, by column name.
+    fn extras(&self) -> Vec<(&'static str, Vec<f64>)> {
+        Vec::new()
+    }
 }
 
-/// The strategy of a multi-task model over tasks with these configured weights.
-pub fn build(config: &WeightingConfig, task_weights: &[f64]) -> Box<dyn WeightingStrategy> {
-    match config {
-        WeightingConfig::Fixed {} => Box::new(Fixed::new(task_weights)),
+/// The strategy of a multi-task model: the registry from TOML names to strategies.
+pub fn build(
+    config: &WeightingConfig,
+    tasks: &[&TaskConfig],
+    optimizer: OptimizerConfig,
+) -> Box<dyn WeightingStrategy> {
+    match *config {
+        WeightingConfig::Fixed {} => Box::new(Fixed::new(
+            &tasks.iter().map(|t| t.weight).collect::<Vec<_>>(),
+        )),
+        WeightingConfig::Uncertainty {
+            initial_log_variance,
+            lr,
+            regression_form_for_all_tasks,
+        } => Box::new(Uncertainty::new(
+            &tasks.iter().map(|t| t.kind).collect::<Vec<_>>(),
+            initial_log_variance,
+            regression_form_for_all_tasks,
+            optimizer,
+            lr,
+        )),
     }
 }
