@@ -69,12 +69,16 @@ pub fn prepare(
     Ok((config, plan, prepared))
 }
 
-/// The point id: a short hash of the resolved config with the seed and the
-/// output folder left out, so the same config finds its runs again.
+/// The point id: a short hash of the resolved config with the seed, the
+/// output folder, the description and the thread count left out, so the same
+/// config finds its runs again.
 pub fn point_id(config: &ExperimentConfig) -> String {
     let mut c = config.clone();
     c.experiment.seed = 0;
     c.experiment.output_dir = PathBuf::new();
+    // Neither changes what is computed.
+    c.experiment.description = None;
+    c.train.threads = 0;
     let text = toml::to_string(&c).expect("the config serialises");
     format!("{:x}", Sha256::digest(text.as_bytes()))[..12].to_string()
 }
@@ -208,5 +212,11 @@ fn claim_run_dir(dir: &Path, force: bool) -> Result<()> {
     std::fs::write(&probe, b"")
         .map_err(|e| Error::io(dir, "the output folder is not writable", e))?;
     let _ = std::fs::remove_file(probe);
+    let marker = dir.join("metrics.csv");
+    if force && marker.exists() {
+        // Until the new run finishes, the folder counts as unfinished.
+        std::fs::remove_file(&marker)
+            .map_err(|e| Error::io(&marker, "cannot remove the earlier results", e))?;
+    }
     Ok(())
 }

@@ -95,12 +95,6 @@ impl DataConfig {
             DataConfig::Idx { scale, .. } | DataConfig::Csv { scale, .. } => *scale,
         }
     }
-    pub fn has_test_file(&self) -> bool {
-        match self {
-            DataConfig::Idx { test_images, .. } => test_images.is_some(),
-            DataConfig::Csv { test_path, .. } => test_path.is_some(),
-        }
-    }
 }
 
 /// How raw input values are scaled before training.

@@ -41,6 +41,14 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
             "key `experiment.output_dir`: empty, expected a folder (default \"runs\")".into(),
         );
     }
+    // The seed is written to resolved.toml, whose integers are 64-bit signed.
+    if c.experiment.seed > i64::MAX as u64 {
+        return Err(format!(
+            "key `experiment.seed`: {}, expected at most {}",
+            c.experiment.seed,
+            i64::MAX
+        ));
+    }
     if c.train.threads > MAX_THREADS {
         return Err(format!(
             "key `train.threads`: {}, expected 0 (all cores) to {MAX_THREADS}",
@@ -99,15 +107,15 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
         };
         if !fits {
             return Err(format!(
-                "key `{at}.metric`: {metric:?} does not apply to a {:?} task (expected {})",
-                t.kind,
+                "key `{at}.metric`: `{}` does not apply to a {} task (expected {})",
+                metric.as_str(),
+                format!("{:?}", t.kind).to_lowercase(),
                 if t.kind == TaskKind::Regression {
                     "`rmse`, `mae` or `r2`"
                 } else {
                     "`accuracy` or `macro_f1`"
                 }
-            )
-            .to_lowercase());
+            ));
         }
         if !(t.weight.is_finite() && t.weight >= 0.0) {
             return Err(format!(

@@ -287,7 +287,7 @@ pub fn prepare(
         split.test.of(main.len)
     };
     let n_val = split.validation.of(main.len);
-    if n_test + n_val >= main.len {
+    if n_test.saturating_add(n_val) >= main.len {
         return Err(Error::data(
             &source,
             format!(
@@ -312,13 +312,13 @@ pub fn prepare(
     let val_idx: Vec<usize> = order.drain(..n_val).collect();
     let train_idx = order;
 
-    let values = targets::task_values(config, &main, &source)?;
+    let values = targets::task_values(config, &main, &source, true)?;
     let target_scales = targets::fit_scales(config, &values, &train_idx);
     let train_targets = targets::select(config, &values, &train_idx, &target_scales);
     let val_targets = targets::select(config, &values, &val_idx, &target_scales);
     let (test_raw, test_rows, test_targets) = match &test_file {
         Some(t) => {
-            let test_values = targets::task_values(config, t, &test_source_name(config))?;
+            let test_values = targets::task_values(config, t, &test_source_name(config), false)?;
             let rows: Vec<usize> = (0..t.len).collect();
             let tt = targets::select(config, &test_values, &rows, &target_scales);
             (t, rows, tt)

@@ -48,6 +48,7 @@ fn raw_targets(
     raw: &RawData,
     rows: &[usize],
     source: &Path,
+    exact_map: bool,
 ) -> Result<Vec<f64>> {
     let at = format!("tasks[{task_index}] ({})", task.name);
     let col = column(raw, task);
@@ -67,7 +68,8 @@ fn raw_targets(
             }
         }
         let needed = max as usize + 1;
-        if map.len() != needed {
+        // The main file must match the map exactly; a test file may lack the top labels.
+        if map.len() < needed || (exact_map && map.len() != needed) {
             return Err(Error::data(
                 source,
                 format!(
@@ -137,6 +139,7 @@ pub(super) fn task_values(
     config: &ExperimentConfig,
     raw: &RawData,
     source: &Path,
+    exact_map: bool,
 ) -> Result<Vec<Vec<f64>>> {
     let all: Vec<usize> = (0..raw.len).collect();
     config
@@ -144,7 +147,7 @@ pub(super) fn task_values(
         .iter()
         .enumerate()
         .map(|(i, task)| {
-            let values = raw_targets(i, task, raw, &all, source)?;
+            let values = raw_targets(i, task, raw, &all, source, exact_map)?;
             match task.kind {
                 TaskKind::Classification | TaskKind::Binary => check_classes(i, task, &values, source)?,
                 TaskKind::Regression => {

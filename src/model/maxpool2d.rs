@@ -23,7 +23,8 @@ pub fn maxpool2d<T: Tape<f32, Cpu>>(x: Image<T>, g: PoolGeometry) -> Image<T> {
             let plane = &xs[p * in_plane..(p + 1) * in_plane];
             for oy in 0..g.h_out {
                 for ox in 0..g.w_out {
-                    let (mut best, mut at) = (f32::NEG_INFINITY, 0usize);
+                    let first = oy * g.stride * g.w + ox * g.stride;
+                    let (mut best, mut at) = (f32::NEG_INFINITY, first);
                     for ky in 0..g.size {
                         for kx in 0..g.size {
                             let i = (oy * g.stride + ky) * g.w + ox * g.stride + kx;

@@ -188,14 +188,8 @@ impl Network {
         }
     }
 
-    /// Every parameter, trunk first, then each head: a stable order for the optimizer.
-    pub fn visit_params(&mut self, mut f: impl FnMut(ParamMut)) {
-        self.visit_trunk_params(&mut f);
-        for h in 0..self.heads.len() {
-            self.visit_head_params(h, &mut f);
-        }
-    }
-
+    /// The trunk's parameters in layer order; with `visit_head_params`, the
+    /// stable order the optimizer keys its state by.
     pub fn visit_trunk_params(&mut self, f: &mut impl FnMut(ParamMut)) {
         for layer in &mut self.layers {
             if let Layer::Linear { weight, bias } | Layer::Conv2d { weight, bias, .. } = layer {

@@ -8,8 +8,9 @@ use crate::plan::ModelPlan;
 use crate::tasks::{batch_targets, metrics::evaluate_outputs, task_loss};
 use dfdx::prelude::*;
 
-/// Rows per forward pass; large enough to keep the kernels busy.
-const EVAL_BATCH: usize = 500;
+/// Rows per forward pass: enough to keep the kernels busy, small enough that
+/// a convolution's unfolded input stays in the tens of megabytes.
+const EVAL_BATCH: usize = 128;
 
 /// Per task of the model: the mean loss over `part` and every metric.
 pub fn evaluate(

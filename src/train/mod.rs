@@ -155,6 +155,8 @@ pub fn train_model(
                 Ok(step_out) => {
                     if let Err(k) = strategy.update(&step_out.losses, optimizer.lr_scale) {
                         bar.abandon();
+                        // A model stopped early is not compared with fully trained ones.
+                        run.selected_epoch = None;
                         run.failure = Some(Error::StrategyNonFinite {
                             model: plan.id.clone(),
                             strategy: strategy.name(),
@@ -168,6 +170,7 @@ pub fn train_model(
                 }
                 Err((task, value)) => {
                     bar.abandon();
+                    run.selected_epoch = None;
                     run.failure = Some(Error::NonFinite {
                         model: plan.id.clone(),
                         task,
@@ -212,7 +215,8 @@ pub fn train_model(
             }
         }
         let better = match config.train.select {
-            Selection::ValLoss => val_loss < best_val || run.selected_epoch.is_none(),
+            // A non-finite validation loss is never the best.
+            Selection::ValLoss => val_loss < best_val,
             Selection::Last => true,
         };
         if better {

@@ -70,7 +70,7 @@ impl Optimizer {
             self.state
                 .push((dev.try_alloc_len(n)?, dev.try_alloc_len(n)?));
         }
-        let grad = grads.get_or_alloc_mut(param)?.clone();
+        let grad = &*grads.get_or_alloc_mut(param)?;
         let (m1, m2) = &mut self.state[index];
         match self.config {
             OptimizerConfig::Adam {
@@ -84,7 +84,7 @@ impl Optimizer {
                 eps,
                 weight_decay: (weight_decay > 0.0).then_some(WeightDecay::L2(weight_decay)),
             }
-            .try_update(self.step, param, m1, m2, &grad),
+            .try_update(self.step, param, m1, m2, grad),
             OptimizerConfig::Sgd {
                 lr,
                 momentum,
@@ -99,7 +99,7 @@ impl Optimizer {
                 }),
                 weight_decay: (weight_decay > 0.0).then_some(WeightDecay::L2(weight_decay)),
             }
-            .try_update(param, m1, &grad),
+            .try_update(param, m1, grad),
         }
     }
 }
