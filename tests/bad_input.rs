@@ -364,3 +364,44 @@ fn a_key_of_another_strategy_names_the_strategy() {
         &["unknown key `alpha`", "weighting", "strategy = \"fixed\""],
     );
 }
+
+#[test]
+fn gradnorm_settings_out_of_range() {
+    let err = fails_with(
+        &digits_toml(),
+        &[
+            "--set",
+            "weighting.strategy=gradnorm",
+            "--set",
+            "weighting.alpha=-1",
+        ],
+    );
+    assert_has(&err, &["weighting.alpha", "-1", "≥ 0"]);
+    let err = fails_with(
+        &digits_toml(),
+        &[
+            "--set",
+            "weighting.strategy=gradnorm",
+            "--set",
+            "weighting.lr=0",
+        ],
+    );
+    assert_has(&err, &["weighting.lr", "> 0"]);
+}
+
+#[test]
+fn gradnorm_at_the_last_shared_layer_rejects_dropout_after_it() {
+    let toml = replaced(
+        "[[tasks]]",
+        "[[trunk.layers]]\ntype = \"dropout\"\np = 0.5\n\n[[tasks]]",
+    );
+    let err = fails_with(&toml, &["--set", "weighting.strategy=gradnorm"]);
+    assert_has(
+        &err,
+        &[
+            "gradnorm",
+            "trunk.layers[6] is a dropout",
+            "on = \"representation\"",
+        ],
+    );
+}

@@ -314,3 +314,42 @@ fn uncertainty_weighting_logs_weights_and_sigma2() {
     let stl = history.iter().find(|r| r[1] == "stl:body_mass").unwrap();
     assert_eq!((stl[weight].as_str(), stl[sigma2].as_str()), ("1", ""));
 }
+
+#[test]
+fn gradnorm_logs_weights_that_sum_to_the_task_count() {
+    for on in ["last_shared_layer", "representation"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let o = mtl_run(&[
+            DIGITS,
+            "--set",
+            "weighting.strategy=gradnorm",
+            "--set",
+            &format!("weighting.on={on}"),
+            "--set",
+            "train.epochs=2",
+            "--set",
+            "baselines.single_task=false",
+            "--set",
+            &out_dir_arg(tmp.path()),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let history = read_csv(&run_folder(tmp.path(), "digits8x8").join("history.csv"));
+        let col = |name: &str| history[0].iter().position(|h| h == name).unwrap();
+        let (weight, grad_norm, ratio) = (col("weight"), col("grad_norm"), col("loss_ratio"));
+        for epoch in ["1", "2"] {
+            let rows: Vec<_> = history
+                .iter()
+                .filter(|r| r[0] == epoch && r[3] == "train")
+                .collect();
+            assert_eq!(rows.len(), 3);
+            // Renormalised after every step, so the epoch means sum to 3 as well.
+            let sum: f64 = rows.iter().map(|r| r[weight].parse::<f64>().unwrap()).sum();
+            assert!((sum - 3.0).abs() < 1e-4, "{on}: weights sum to {sum}");
+            let ratios: f64 = rows.iter().map(|r| r[ratio].parse::<f64>().unwrap()).sum();
+            assert!((ratios - 3.0).abs() < 1e-4, "{on}: r sums to {ratios}");
+            assert!(rows
+                .iter()
+                .all(|r| r[grad_norm].parse::<f64>().unwrap() > 0.0));
+        }
+    }
+}

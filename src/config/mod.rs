@@ -254,6 +254,36 @@ pub enum WeightingConfig {
         #[serde(default)]
         regression_form_for_all_tasks: bool,
     },
+    /// Chen et al. (2018): weights learned to balance gradient norms.
+    #[serde(rename = "gradnorm")]
+    GradNorm {
+        /// Strength of the restoring force toward equal training rates.
+        #[serde(default = "gradnorm_alpha")]
+        alpha: f64,
+        /// Learning rate of the task weights.
+        #[serde(default = "gradnorm_lr")]
+        lr: f64,
+        /// Where the gradient norms are taken.
+        #[serde(default)]
+        on: GradNormOn,
+    },
+}
+
+fn gradnorm_alpha() -> f64 {
+    1.5
+}
+fn gradnorm_lr() -> f64 {
+    0.025
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GradNormOn {
+    /// The weights of the last shared layer (the paper's choice).
+    #[default]
+    LastSharedLayer,
+    /// The shared representation the heads read.
+    Representation,
 }
 
 impl Default for WeightingConfig {

@@ -146,6 +146,14 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
             positive("weighting.lr", lr)?;
         }
     }
+    if let super::WeightingConfig::GradNorm { alpha, lr, .. } = c.weighting {
+        if !(alpha.is_finite() && alpha >= 0.0) {
+            return Err(format!(
+                "key `weighting.alpha`: {alpha}, expected a number ≥ 0"
+            ));
+        }
+        positive("weighting.lr", lr)?;
+    }
     if c.train.epochs == 0 {
         return Err("key `train.epochs`: 0, expected at least 1".into());
     }

@@ -31,6 +31,74 @@ pub enum Activation<T> {
     Flat(Matrix<T>),
 }
 
+impl<T: Tape<f32, Backend>> Activation<T> {
+    /// The values, without the tape, and the tape.
+    pub fn split_tape(self) -> (Activation<NoneTape>, T) {
+        match self {
+            Activation::Image(x) => {
+                let (v, t) = x.split_tape();
+                (Activation::Image(v), t)
+            }
+            Activation::Flat(x) => {
+                let (v, t) = x.split_tape();
+                (Activation::Flat(v), t)
+            }
+        }
+    }
+
+    /// Backpropagates `grad` (row-major, this activation's shape): `Σ self ⊙ grad`.
+    pub fn backward_with(self, grad: Vec<f32>) -> Gradients<f32, Backend>
+    where
+        T: Into<OwnedTape<f32, Backend>>,
+    {
+        match self {
+            Activation::Image(x) => {
+                let g = x.device().tensor_from_vec(grad, *x.shape());
+                let (x, t) = x.split_tape();
+                (x.put_tape(t.into()) * g).sum().backward()
+            }
+            Activation::Flat(x) => {
+                let g = x.device().tensor_from_vec(grad, *x.shape());
+                let (x, t) = x.split_tape();
+                (x.put_tape(t.into()) * g).sum().backward()
+            }
+        }
+    }
+}
+
+impl Activation<NoneTape> {
+    pub fn put_tape<T: Tape<f32, Backend>>(self, tape: T) -> Activation<T> {
+        match self {
+            Activation::Image(x) => Activation::Image(x.put_tape(tape)),
+            Activation::Flat(x) => Activation::Flat(x.put_tape(tape)),
+        }
+    }
+
+    /// A copy that records a fresh tape of its own (same tensor id).
+    pub fn leaky_trace(&self) -> Activation<OwnedTape<f32, Backend>> {
+        match self {
+            Activation::Image(x) => Activation::Image(x.leaky_trace()),
+            Activation::Flat(x) => Activation::Flat(x.leaky_trace()),
+        }
+    }
+
+    /// The values, row-major.
+    pub fn values(&self) -> Vec<f32> {
+        match self {
+            Activation::Image(x) => conv2d::host_copy(x),
+            Activation::Flat(x) => conv2d::host_copy(x),
+        }
+    }
+
+    /// The gradient `grads` holds for this activation, row-major.
+    pub fn grad_in(&self, grads: &Gradients<f32, Backend>) -> Vec<f32> {
+        match self {
+            Activation::Image(x) => conv2d::host_copy(&grads.get(x)),
+            Activation::Flat(x) => conv2d::host_copy(&grads.get(x)),
+        }
+    }
+}
+
 /// A mutable view of one parameter, for the optimizer.
 pub enum ParamMut<'a> {
     Matrix(&'a mut Matrix),
@@ -156,8 +224,74 @@ impl Network {
     /// The shared representation `[batch, features]` of a batch `[batch, …sample shape]`.
     /// Dropout is active only when `train` is set.
     pub fn trunk<T: Tape<f32, Backend>>(&self, x: Activation<T>, train: bool) -> Matrix<T> {
+        match self.forward_layers(x, 0..self.layers.len(), train) {
+            Activation::Flat(z) => z,
+            Activation::Image(_) => unreachable!("plan::shapes checked the trunk ends flat"),
+        }
+    }
+
+    /// Index of the last trunk layer with parameters (GradNorm's "last shared layer").
+    pub fn last_shared_layer(&self) -> Option<usize> {
+        self.layers
+            .iter()
+            .rposition(|l| matches!(l, Layer::Linear { .. } | Layer::Conv2d { .. }))
+    }
+
+    pub fn depth(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Whether any of `layers` draws random numbers (dropout while training).
+    pub fn is_random(&self, layers: std::ops::Range<usize>) -> bool {
+        self.layers[layers]
+            .iter()
+            .any(|l| matches!(l, Layer::Other(ResolvedLayer::Dropout { p }) if *p > 0.0))
+    }
+
+    /// The gradient of the weight matrix of layer `index`, given that layer's
+    /// input values and the gradient at its output (both row-major, whole batch).
+    pub fn weight_gradient(
+        &self,
+        index: usize,
+        input: &[f32],
+        output_grad: &[f32],
+        batch: usize,
+    ) -> Vec<f32> {
+        match &self.layers[index] {
+            Layer::Linear { weight, .. } => {
+                let (n_in, n_out) = *weight.shape();
+                // ∇W[in, out] = inputᵀ[in, batch] · δ[batch, out]
+                let mut g = vec![0f32; n_in * n_out];
+                conv2d::gemm_rowmajor(
+                    n_in,
+                    n_out,
+                    batch,
+                    &mut g,
+                    false,
+                    input,
+                    true,
+                    output_grad,
+                    false,
+                );
+                g
+            }
+            Layer::Conv2d {
+                layer: ResolvedLayer::Conv2d { geometry },
+                ..
+            } => conv2d::weight_gradient(input, output_grad, batch, geometry),
+            _ => unreachable!("only linear and conv2d layers have weights"),
+        }
+    }
+
+    /// Runs `layers` of the trunk on `x`.
+    pub fn forward_layers<T: Tape<f32, Backend>>(
+        &self,
+        x: Activation<T>,
+        layers: std::ops::Range<usize>,
+        train: bool,
+    ) -> Activation<T> {
         let mut a = x;
-        for layer in &self.layers {
+        for layer in &self.layers[layers] {
             a = match (layer, a) {
                 (Layer::Linear { weight, bias }, Activation::Flat(x)) => {
                     Activation::Flat(linear(x, weight, bias))
@@ -182,10 +316,7 @@ impl Network {
                 _ => unreachable!("plan::shapes checked every layer's input rank"),
             };
         }
-        match a {
-            Activation::Flat(z) => z,
-            Activation::Image(_) => unreachable!("plan::shapes checked the trunk ends flat"),
-        }
+        a
     }
 
     /// The trunk's parameters in layer order; with `visit_head_params`, the

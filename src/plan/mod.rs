@@ -5,7 +5,7 @@ pub mod shapes;
 
 pub use shapes::{ConvGeometry, PoolGeometry, ResolvedLayer, ShapeRow, ShapeTable};
 
-use crate::config::ExperimentConfig;
+use crate::config::{ExperimentConfig, GradNormOn, WeightingConfig};
 use std::fmt;
 
 /// One model to train: which tasks its heads serve.
@@ -33,6 +33,13 @@ impl Plan {
     /// Resolves shapes for a sample of shape `input` and lists the models.
     pub fn new(config: &ExperimentConfig, input: &[usize]) -> Result<Plan, String> {
         let shapes = shapes::resolve(input, &config.trunk.layers, &config.tasks)?;
+        if let WeightingConfig::GradNorm {
+            on: GradNormOn::LastSharedLayer,
+            ..
+        } = config.weighting
+        {
+            check_gradnorm_layer(&shapes.trunk_layers)?;
+        }
         let mut models = vec![ModelPlan {
             id: "mtl".into(),
             tasks: (0..config.tasks.len()).collect(),
@@ -45,6 +52,23 @@ impl Plan {
         }
         Ok(Plan { models, shapes })
     }
+}
+
+/// GradNorm's norms at the last shared layer replay the layers after it once
+/// per task, so those layers must be deterministic (no dropout).
+fn check_gradnorm_layer(layers: &[ResolvedLayer]) -> Result<(), String> {
+    let last = layers
+        .iter()
+        .rposition(|l| matches!(l, ResolvedLayer::Linear { .. } | ResolvedLayer::Conv2d { .. }))
+        .ok_or("weighting `gradnorm` with `on = \"last_shared_layer\"`: the trunk has no layer with weights; use `on = \"representation\"`")?;
+    if let Some(i) =
+        (last + 1..layers.len()).find(|&i| matches!(layers[i], ResolvedLayer::Dropout { .. }))
+    {
+        return Err(format!(
+            "weighting `gradnorm` with `on = \"last_shared_layer\"` (trunk.layers[{last}]): trunk.layers[{i}] is a dropout after it, which the per-task gradient norms cannot replay; move the dropout before trunk.layers[{last}] or use `on = \"representation\"`"
+        ));
+    }
+    Ok(())
 }
 
 impl fmt::Display for Plan {

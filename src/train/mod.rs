@@ -13,10 +13,11 @@ pub use progress::ProgressMode;
 use crate::config::{ExperimentConfig, MetricName, Selection, TaskConfig};
 use crate::data::{Part, PreparedData, SplitMix64};
 use crate::error::Error;
-use crate::model::{Activation, Backend, Matrix, Network};
+use crate::model::conv2d::host_copy;
+use crate::model::{Activation, Backend, Network};
 use crate::plan::{ModelPlan, ShapeTable};
 use crate::tasks::{batch_targets, metrics::evaluate_outputs, task_loss};
-use crate::weighting::{self, WeightingStrategy};
+use crate::weighting::{self, GradientNorms, WeightingStrategy};
 use dfdx::prelude::*;
 
 /// Which part of the data a history row describes.
@@ -153,7 +154,8 @@ pub fn train_model(
                 rows,
             ) {
                 Ok(step_out) => {
-                    if let Err(k) = strategy.update(&step_out.losses, optimizer.lr_scale) {
+                    let norms = step_out.norms.as_deref();
+                    if let Err(k) = strategy.update(&step_out.losses, norms, optimizer.lr_scale) {
                         bar.abandon();
                         // A model stopped early is not compared with fully trained ones.
                         run.selected_epoch = None;
@@ -229,17 +231,32 @@ pub fn train_model(
     run
 }
 
-/// What one step reports: per task the loss, the weight and the outputs.
+/// What one step reports: per task the loss, the weight and the outputs,
+/// and the gradient norms the strategy asked for.
 struct StepOut {
     losses: Vec<f32>,
     weights: Vec<f32>,
     outputs: Vec<Vec<f32>>,
     rows: Vec<usize>,
+    norms: Option<Vec<f64>>,
+}
+
+fn norm(v: &[f32]) -> f64 {
+    v.iter()
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
+        .sqrt()
 }
 
 /// One optimisation step. The trunk runs forward and backward once; each
 /// head's weighted loss is taken back to the representation `z`, and the sum
 /// of those gradients is sent back through the trunk.
+///
+/// When the strategy wants `‖∇_W L_i‖` at the last shared layer `W`, the
+/// trunk is also cut at that layer's output `h`: the parameter-free layers
+/// after it are replayed once per task from `h` to turn `∂L_i/∂z` into
+/// `∂L_i/∂h`, and `∇_W L_i` is one product with the layer's input. The
+/// layers before `W` still run forward and backward once.
 fn train_step(
     network: &mut Network,
     optimizer: &mut Optimizer,
@@ -251,7 +268,30 @@ fn train_step(
 ) -> Result<StepOut, (String, f32)> {
     let dev = network.device().clone();
     let x = traced(input_batch(&dev, &data.train, &data.sample_shape, rows));
-    let (z, trunk_tape) = network.trunk(x, true).split_tape();
+    let wants = strategy.gradient_norms();
+    let depth = network.depth();
+    // Cut at the last shared layer's output `h` only when its weight gradients are needed.
+    let cut = match wants {
+        GradientNorms::LastSharedLayer => network.last_shared_layer(),
+        _ => None,
+    };
+    let (tail_input, body) = match cut {
+        Some(last) => {
+            let (a, tape) = network.forward_layers(x, 0..last, true).split_tape();
+            let a_values = a.values();
+            let (h, body_tape) = network
+                .forward_layers(a.put_tape(tape), last..last + 1, true)
+                .split_tape();
+            (h.leaky_trace(), Some((last, a_values, h, body_tape)))
+        }
+        None => (x, None),
+    };
+    let tail_start = cut.map_or(0, |l| l + 1);
+    let z = match network.forward_layers(tail_input, tail_start..depth, true) {
+        Activation::Flat(z) => z,
+        Activation::Image(_) => unreachable!("plan::shapes checked the trunk ends flat"),
+    };
+    let (z, tail_tape) = z.split_tape();
     let mut losses = Vec::with_capacity(tasks.len());
     let mut outputs = Vec::with_capacity(tasks.len());
     for (k, task) in tasks.iter().enumerate() {
@@ -272,18 +312,53 @@ fn train_step(
     }
     let weights = strategy.weights(&values);
     let mut head_grads = Vec::with_capacity(tasks.len());
-    let mut rep_grad: Option<Matrix> = None;
+    let mut rep_grads: Vec<Vec<f32>> = Vec::with_capacity(tasks.len());
     for (loss, &w) in losses.into_iter().zip(&weights) {
         let grads = (loss * w).backward();
-        let g = grads.get(&z);
-        rep_grad = Some(match rep_grad {
-            Some(acc) => acc + g,
-            None => g,
-        });
+        rep_grads.push(host_copy(&grads.get(&z)));
         head_grads.push(grads);
     }
-    let rep_grad = rep_grad.expect("a model has at least one task");
-    let mut trunk_grads = (z.put_tape(trunk_tape) * rep_grad).sum().backward();
+    // Unweighted norms: the gradients above carry each task's weight w_i > 0.
+    let norms = match (wants, &body) {
+        (GradientNorms::Representation, _) => Some(
+            rep_grads
+                .iter()
+                .zip(&weights)
+                .map(|(g, &w)| norm(g) / f64::from(w))
+                .collect(),
+        ),
+        (GradientNorms::LastSharedLayer, Some((last, a_values, h, _))) => Some(
+            rep_grads
+                .iter()
+                .zip(&weights)
+                .map(|(g, &w)| {
+                    norm(&last_layer_weight_gradient(
+                        network,
+                        *last,
+                        a_values,
+                        h,
+                        g,
+                        rows.len(),
+                    )) / f64::from(w)
+                })
+                .collect(),
+        ),
+        _ => None,
+    };
+    let mut combined = vec![0f32; rep_grads[0].len()];
+    for g in &rep_grads {
+        combined.iter_mut().zip(g).for_each(|(c, v)| *c += v);
+    }
+    let z_taped = Activation::Flat(z).put_tape(tail_tape);
+    let mut trunk_grads = match body {
+        // Through the tail to `h`, then through the layers up to and including W.
+        Some((_, _, h, body_tape)) => {
+            let tail_grads = z_taped.backward_with(combined);
+            let dh = h.grad_in(&tail_grads);
+            h.put_tape(body_tape).backward_with(dh)
+        }
+        None => z_taped.backward_with(combined),
+    };
     optimizer
         .step(network, &mut trunk_grads, &mut head_grads)
         .expect("CPU tensors allocate infallibly");
@@ -292,7 +367,24 @@ fn train_step(
         weights,
         outputs,
         rows: rows.to_vec(),
+        norms,
     })
+}
+
+/// `∇_W L` for the weights `W` of trunk layer `last`, from `∂L/∂z`: the
+/// layers after `last` (no parameters) are replayed from its output `h` to
+/// carry the gradient back to `h`, then one product with the layer's input `a`.
+fn last_layer_weight_gradient(
+    network: &Network,
+    last: usize,
+    a_values: &[f32],
+    h: &Activation<NoneTape>,
+    rep_grad: &[f32],
+    batch: usize,
+) -> Vec<f32> {
+    let replay = network.forward_layers(h.leaky_trace(), last + 1..network.depth(), true);
+    let delta = h.grad_in(&replay.backward_with(rep_grad.to_vec()));
+    network.weight_gradient(last, a_values, &delta, batch)
 }
 
 /// Running sums over an epoch's steps, for the `train` rows of the history.
@@ -396,5 +488,102 @@ impl EpochSums {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{LayerConfig, Padding, PaddingName, TaskConfig, TaskKind};
+    use crate::model::ParamMut;
+    use crate::plan::shapes::resolve;
+
+    fn pseudo(n: usize, seed: u64) -> Vec<f32> {
+        let mut r = SplitMix64::new(seed);
+        (0..n).map(|_| r.next_f32() * 2.0 - 1.0).collect()
+    }
+
+    /// The cut-and-replay gradient at the last shared layer equals the one a
+    /// full backward pass through the whole model gives.
+    #[test]
+    fn last_layer_weight_gradient_matches_a_full_backward_pass() {
+        let conv = LayerConfig::Conv2d {
+            out_channels: 3,
+            kernel: 3,
+            stride: 1,
+            padding: Padding::Named(PaddingName::Same),
+        };
+        let pool = LayerConfig::Maxpool2d {
+            size: 2,
+            stride: None,
+        };
+        let trunks = [
+            // last shared layer: the convolution, then relu, pool, flatten
+            vec![
+                conv.clone(),
+                LayerConfig::Relu {},
+                pool.clone(),
+                LayerConfig::Flatten {},
+            ],
+            // last shared layer: a linear layer followed by tanh
+            vec![
+                conv,
+                LayerConfig::Relu {},
+                pool,
+                LayerConfig::Flatten {},
+                LayerConfig::Linear { out: 4 },
+                LayerConfig::Tanh {},
+            ],
+        ];
+        let task = TaskConfig {
+            name: "t".into(),
+            kind: TaskKind::Classification,
+            label: "label".into(),
+            classes: Some(3),
+            map: None,
+            weight: 1.0,
+            metric: None,
+            standardize: true,
+        };
+        for layers in trunks {
+            let shapes = resolve(&[1, 6, 6], &layers, std::slice::from_ref(&task)).unwrap();
+            let dev = Backend::default();
+            let mut network = Network::new(&dev, &shapes, &[("t", 3)], 3);
+            let batch = 2;
+            let x = dev.tensor_from_vec(pseudo(batch * 36, 1), (batch, 1, 6, 6));
+            let r = dev.tensor_from_vec(pseudo(batch * 3, 2), (batch, 3));
+
+            // Direct: L = Σ head(trunk(x)) ⊙ r, one backward pass through everything.
+            let z = network.trunk(Activation::Image(x.leaky_trace()), false);
+            let grads = (network.heads[0].forward(z) * r.clone()).sum().backward();
+            let mut weights = Vec::new();
+            network.visit_trunk_params(&mut |p| {
+                if let ParamMut::Matrix(w) = p {
+                    weights.push(w.clone());
+                }
+            });
+            let direct = host_copy(&grads.get(weights.last().unwrap()));
+
+            // Cut at the last shared layer, as the GradNorm step does.
+            let last = network.last_shared_layer().unwrap();
+            let a = network.forward_layers(Activation::Image(x.clone()), 0..last, false);
+            let a_values = a.values();
+            let h = network.forward_layers(a, last..last + 1, false);
+            let z = match network.forward_layers(h.leaky_trace(), last + 1..network.depth(), false)
+            {
+                Activation::Flat(z) => z.split_tape().0,
+                Activation::Image(_) => unreachable!(),
+            };
+            let g = (network.heads[0].forward(z.leaky_trace()) * r)
+                .sum()
+                .backward();
+            let rep_grad = host_copy(&g.get(&z));
+            let via_cut =
+                last_layer_weight_gradient(&network, last, &a_values, &h, &rep_grad, batch);
+            assert_eq!(direct.len(), via_cut.len());
+            for (d, c) in direct.iter().zip(&via_cut) {
+                assert!((d - c).abs() < 1e-5, "{d} vs {c}");
+            }
+        }
     }
 }

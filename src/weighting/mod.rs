@@ -5,23 +5,45 @@
 //! one line in [`build`] to register it (LibMTL's `weighting/` layout).
 
 mod fixed;
+mod gradnorm;
 mod scalar_optimizer;
 mod uncertainty;
 
 pub use fixed::Fixed;
+pub use gradnorm::GradNorm;
 pub use uncertainty::Uncertainty;
 
-use crate::config::{OptimizerConfig, TaskConfig, WeightingConfig};
+use crate::config::{GradNormOn, OptimizerConfig, TaskConfig, WeightingConfig};
+
+/// Which per-task gradient norms a strategy needs each step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GradientNorms {
+    None,
+    /// `‖∂L_i/∂z‖` at the shared representation.
+    Representation,
+    /// `‖∇_W L_i‖` at the weights of the last shared layer.
+    LastSharedLayer,
+}
 
 pub trait WeightingStrategy: Send {
     /// The name used in TOML (`weighting.strategy`).
     fn name(&self) -> &'static str;
     /// Weights for this step, given its task losses (one per task, model order).
     fn weights(&mut self, losses: &[f32]) -> Vec<f32>;
+    /// The per-task gradient norms `update` wants.
+    fn gradient_norms(&self) -> GradientNorms {
+        GradientNorms::None
+    }
     /// After the step: update the strategy's own state from the step's losses
-    /// (`lr_scale` is the model's learning-rate schedule factor). `Err(task)`
-    /// if that task's state stopped being a finite number.
-    fn update(&mut self, _losses: &[f32], _lr_scale: f64) -> Result<(), usize> {
+    /// and, if asked for, the per-task gradient norms (`lr_scale` is the
+    /// model's learning-rate schedule factor). `Err(task)` if that task's state
+    /// stopped being a finite number.
+    fn update(
+        &mut self,
+        _losses: &[f32],
+        _norms: Option<&[f64]>,
+        _lr_scale: f64,
+    ) -> Result<(), usize> {
         Ok(())
     }
     /// Per-task state worth logging beside the weights, by column name.
@@ -50,6 +72,16 @@ pub fn build(
             regression_form_for_all_tasks,
             optimizer,
             lr,
+        )),
+        WeightingConfig::GradNorm { alpha, lr, on } => Box::new(GradNorm::new(
+            tasks.len(),
+            alpha,
+            lr,
+            match on {
+                GradNormOn::LastSharedLayer => GradientNorms::LastSharedLayer,
+                GradNormOn::Representation => GradientNorms::Representation,
+            },
+            optimizer,
         )),
     }
 }

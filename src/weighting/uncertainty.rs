@@ -80,7 +80,12 @@ impl WeightingStrategy for Uncertainty {
             .collect()
     }
 
-    fn update(&mut self, losses: &[f32], lr_scale: f64) -> Result<(), usize> {
+    fn update(
+        &mut self,
+        losses: &[f32],
+        _norms: Option<&[f64]>,
+        lr_scale: f64,
+    ) -> Result<(), usize> {
         let grad = self.gradient(losses);
         self.optimizer.step(&mut self.log_variance, &grad, lr_scale);
         match self.log_variance.iter().position(|s| !s.is_finite()) {
@@ -141,7 +146,7 @@ mod tests {
             "{g:?}"
         );
         // One SGD step with lr 0.1: s ← s − 0.1·g.
-        u.update(&losses, 1.0).unwrap();
+        u.update(&losses, None, 1.0).unwrap();
         assert!(
             (u.log_variance[0] - 0.571_306_13).abs() < 1e-6
                 && (u.log_variance[1] + 0.642_257_73).abs() < 1e-6
@@ -159,7 +164,7 @@ mod tests {
         // With a constant loss L the stationary point is exp(s) = 2·c·L = L for regression.
         let mut u = Uncertainty::new(&[TaskKind::Regression], 0.0, false, sgd(0.5), None);
         for _ in 0..2000 {
-            u.update(&[0.25], 1.0).unwrap();
+            u.update(&[0.25], None, 1.0).unwrap();
         }
         assert!((u.extras()[0].1[0] - 0.25).abs() < 1e-9);
     }
