@@ -160,6 +160,7 @@ pub fn run_file(path: &Path, options: &RunOptions) -> Result<RunOutcome> {
     }
 
     results::write_history(&dir.join("history.csv"), &runs)?;
+    results::write_weights(&dir.join("weights.csv"), &runs)?;
     let comparison = compare(&config, &runs);
     write_comparison(&dir.join("comparison.csv"), &comparison)?;
     if failures.is_empty() {

@@ -351,5 +351,26 @@ fn gradnorm_logs_weights_that_sum_to_the_task_count() {
                 .iter()
                 .all(|r| r[grad_norm].parse::<f64>().unwrap() > 0.0));
         }
+        // weights.csv: every 10 steps, one row per task, with the strategy's state.
+        let weights = read_csv(&run_folder(tmp.path(), "digits8x8").join("weights.csv"));
+        assert_eq!(
+            weights[0],
+            [
+                "model",
+                "epoch",
+                "step",
+                "task",
+                "loss",
+                "weight",
+                "grad_norm",
+                "loss_ratio"
+            ]
+        );
+        // 1,797 samples − 180 validation − 359 test = 1,258 for training: 40 steps per epoch.
+        assert_eq!(weights.len() - 1, 3 * (2 * 40 / 10));
+        assert_eq!(
+            (weights[1][2].as_str(), weights[1][3].as_str()),
+            ("10", "digit")
+        );
     }
 }

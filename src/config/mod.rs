@@ -310,6 +310,13 @@ pub struct TrainConfig {
     /// Compute threads; 0 = all cores.
     #[serde(default)]
     pub threads: usize,
+    /// Write a row to `weights.csv` every this many steps.
+    #[serde(default = "default_log_every")]
+    pub log_every: usize,
+}
+
+fn default_log_every() -> usize {
+    10
 }
 
 impl Default for TrainConfig {
@@ -321,6 +328,7 @@ impl Default for TrainConfig {
             lr_schedule: LrSchedule::default(),
             select: Selection::default(),
             threads: 0,
+            log_every: default_log_every(),
         }
     }
 }

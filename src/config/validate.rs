@@ -56,6 +56,12 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
         ));
     }
     size("train.batch_size", c.train.batch_size)?;
+    if c.train.log_every == 0 {
+        return Err(
+            "key `train.log_every`: 0, expected at least 1 (steps between rows of weights.csv)"
+                .into(),
+        );
+    }
     size("train.epochs", c.train.epochs)?;
     if let Some(input) = &c.trunk.input {
         for (i, &d) in input.iter().enumerate() {

@@ -76,6 +76,45 @@ pub fn write_history(path: &Path, runs: &[ModelRun]) -> Result<()> {
     write_csv(path, &header, &rows)
 }
 
+/// `weights.csv`: the loss, weight and strategy state of every task every
+/// `train.log_every` steps, for each model.
+pub fn write_weights(path: &Path, runs: &[ModelRun]) -> Result<()> {
+    let mut extra_names: Vec<&'static str> = Vec::new();
+    for r in runs.iter().flat_map(|run| &run.trajectory) {
+        for (name, _) in &r.extras {
+            if !extra_names.contains(name) {
+                extra_names.push(name);
+            }
+        }
+    }
+    let mut header = vec!["model", "epoch", "step", "task", "loss", "weight"];
+    header.extend(&extra_names);
+    let extra_names = &extra_names;
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .flat_map(|run| {
+            run.trajectory.iter().map(move |r| {
+                let mut row = vec![
+                    run.model.clone(),
+                    r.epoch.to_string(),
+                    r.step.to_string(),
+                    r.task.clone(),
+                    // f32 values in their own shortest form (not widened to f64 digits).
+                    r.loss.to_string(),
+                    r.weight.to_string(),
+                ];
+                row.extend(
+                    extra_names
+                        .iter()
+                        .map(|n| num(r.extras.iter().find(|(e, _)| e == n).map(|(_, v)| *v))),
+                );
+                row
+            })
+        })
+        .collect();
+    write_csv(path, &header, &rows)
+}
+
 /// `metrics.csv`: the reported numbers, from each model's selected epoch,
 /// on the validation and test splits (long format: one value per row).
 pub fn write_metrics(path: &Path, config: &ExperimentConfig, runs: &[ModelRun]) -> Result<()> {

@@ -53,6 +53,18 @@ pub struct EpochRecord {
     pub extras: Vec<(&'static str, f64)>,
 }
 
+/// One task's state at one logged step (a row of `weights.csv`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightRow {
+    pub epoch: usize,
+    /// Steps since the start of training, from 1.
+    pub step: usize,
+    pub task: String,
+    pub loss: f32,
+    pub weight: f32,
+    pub extras: Vec<(&'static str, f64)>,
+}
+
 /// Everything one model's training produced, finished or not.
 #[derive(Debug)]
 pub struct ModelRun {
@@ -62,6 +74,8 @@ pub struct ModelRun {
     pub selected_epoch: Option<usize>,
     /// Why training stopped early, if it did (e.g. a NaN loss).
     pub failure: Option<Error>,
+    /// The strategy's trajectory, every `train.log_every` steps.
+    pub trajectory: Vec<WeightRow>,
 }
 
 impl ModelRun {
@@ -133,6 +147,7 @@ pub fn train_model(
         history: Vec::new(),
         selected_epoch: None,
         failure: None,
+        trajectory: Vec::new(),
     };
     let mut best_val = f64::INFINITY;
     for epoch in 1..=config.train.epochs {
@@ -168,7 +183,19 @@ pub fn train_model(
                         });
                         return run;
                     }
-                    sums.add(rows.len(), step_out, &strategy.extras());
+                    let extras = strategy.extras();
+                    if (global_step + 1) % config.train.log_every == 0 {
+                        run.trajectory
+                            .extend(tasks.iter().enumerate().map(|(k, t)| WeightRow {
+                                epoch,
+                                step: global_step + 1,
+                                task: t.name.clone(),
+                                loss: step_out.losses[k],
+                                weight: step_out.weights[k],
+                                extras: extras.iter().map(|(name, v)| (*name, v[k])).collect(),
+                            }));
+                    }
+                    sums.add(rows.len(), step_out, &extras);
                 }
                 Err((task, value)) => {
                     bar.abandon();
