@@ -184,7 +184,7 @@ pub fn train_model(
                         return run;
                     }
                     let extras = strategy.extras();
-                    if (global_step + 1) % config.train.log_every == 0 {
+                    if (global_step + 1).is_multiple_of(config.train.log_every) {
                         run.trajectory
                             .extend(tasks.iter().enumerate().map(|(k, t)| WeightRow {
                                 epoch,
