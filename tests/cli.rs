@@ -374,3 +374,40 @@ fn gradnorm_logs_weights_that_sum_to_the_task_count() {
         );
     }
 }
+
+/// The shipped uncertainty toy at reduced size: each learned σ² ends within
+/// 20 % of its task's final training MSE, and the ordering follows the noise.
+#[test]
+fn uncertainty_toy_learns_each_tasks_noise_level() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = mtl_run(&[
+        "experiments/uncertainty-toy.toml",
+        "--set",
+        "data.samples=2000",
+        "--set",
+        "train.epochs=25",
+        "--set",
+        &out_dir_arg(tmp.path()),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let history = read_csv(&run_folder(tmp.path(), "uncertainty-toy").join("history.csv"));
+    let col = |name: &str| history[0].iter().position(|h| h == name).unwrap();
+    let (loss, sigma2) = (col("loss"), col("sigma2"));
+    let mut learned = Vec::new();
+    for task in ["quiet", "medium", "loud"] {
+        let row = history
+            .iter()
+            .find(|r| r[0] == "25" && r[2] == task && r[3] == "train")
+            .unwrap();
+        let (mse, s2): (f64, f64) = (row[loss].parse().unwrap(), row[sigma2].parse().unwrap());
+        assert!(
+            (s2 - mse).abs() < 0.2 * mse,
+            "{task}: sigma2 {s2}, training MSE {mse}"
+        );
+        learned.push(s2);
+    }
+    assert!(
+        learned[0] < learned[1] && learned[1] < learned[2],
+        "{learned:?}"
+    );
+}

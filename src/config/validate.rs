@@ -238,6 +238,39 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
             _ => {}
         }
     }
+    if let DataConfig::Synthetic {
+        samples,
+        features,
+        noise_std,
+        ..
+    } = &c.data
+    {
+        if !(10..=1 << 22).contains(samples) {
+            return Err(format!(
+                "key `data.samples`: {samples}, expected 10 to {}",
+                1 << 22
+            ));
+        }
+        if *features == 0 || *features > 1 << 16 {
+            return Err(format!(
+                "key `data.features`: {features}, expected 1 to {}",
+                1 << 16
+            ));
+        }
+        if noise_std.is_empty() {
+            return Err(
+                "key `data.noise_std`: empty, expected one noise level per target column".into(),
+            );
+        }
+        if let Some(bad) = noise_std
+            .iter()
+            .find(|s| !(s.is_finite() && **s >= 0.0 && **s < 1e6))
+        {
+            return Err(format!(
+                "key `data.noise_std`: {bad}, expected standard deviations in [0, 1e6)"
+            ));
+        }
+    }
     let split = c.data.split();
     for (k, v) in [("validation", split.validation), ("test", split.test)] {
         if let SplitAmount::Fraction(f) = v {

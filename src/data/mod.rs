@@ -5,6 +5,7 @@
 mod csv_table;
 mod idx;
 pub mod rng;
+mod synthetic;
 mod targets;
 
 pub use csv_table::{read_csv, CsvTable};
@@ -129,6 +130,36 @@ pub fn load_raw(config: &ExperimentConfig) -> Result<(RawData, Option<RawData>, 
                 files.push(describe(p)?);
             }
             Ok((main, test, files))
+        }
+        DataConfig::Synthetic {
+            samples,
+            features,
+            noise_std,
+            seed,
+            ..
+        } => {
+            for (i, t) in config.tasks.iter().enumerate() {
+                if !(t.label.starts_with('y')
+                    && t.label[1..]
+                        .parse::<usize>()
+                        .is_ok_and(|k| k < noise_std.len()))
+                {
+                    return Err(Error::data(
+                        data_source_name(config),
+                        format!(
+                            "key `tasks[{i}] ({}).label`: column `{}` does not exist; the synthetic data has columns y0..y{}",
+                            t.name,
+                            t.label,
+                            noise_std.len() - 1
+                        ),
+                    ));
+                }
+            }
+            Ok((
+                synthetic::generate(*samples, *features, noise_std, *seed),
+                None,
+                Vec::new(),
+            ))
         }
     }
 }
@@ -363,6 +394,7 @@ fn data_source_name(config: &ExperimentConfig) -> PathBuf {
     match &config.data {
         DataConfig::Idx { labels, .. } => labels.clone(),
         DataConfig::Csv { path, .. } => path.clone(),
+        DataConfig::Synthetic { .. } => PathBuf::from("[data] (synthetic)"),
     }
 }
 
