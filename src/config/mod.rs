@@ -220,6 +220,9 @@ pub struct TaskConfig {
     /// Number of classes = head size (classification only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classes: Option<usize>,
+    /// Outputs of a regression head (default 1); the label column must hold that many values per row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<usize>,
     /// Target = `map[value]` for an integer-valued column (e.g. parity from the digit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub map: Option<Vec<f64>>,
@@ -240,7 +243,8 @@ impl TaskConfig {
     pub fn head_size(&self) -> usize {
         match self.kind {
             TaskKind::Classification => self.classes.unwrap_or(0),
-            TaskKind::Binary | TaskKind::Regression => 1,
+            TaskKind::Binary => 1,
+            TaskKind::Regression => self.outputs.unwrap_or(1),
         }
     }
     pub fn metric(&self) -> MetricName {

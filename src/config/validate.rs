@@ -85,6 +85,16 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
         if let Some(k) = t.classes {
             size(&format!("{at}.classes"), k)?;
         }
+        match (t.kind, t.outputs) {
+            (TaskKind::Regression, Some(0)) => return Err(format!("key `{at}.outputs`: 0, expected at least 1")),
+            (TaskKind::Regression, Some(k)) => size(&format!("{at}.outputs"), k)?,
+            (_, Some(k)) => {
+                return Err(format!(
+                    "key `{at}.outputs`: {k}, but only regression tasks take `outputs` (classification: `classes`)"
+                ))
+            }
+            _ => {}
+        }
         match (t.kind, t.classes) {
             (TaskKind::Classification, None) => {
                 return Err(format!(

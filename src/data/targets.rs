@@ -11,8 +11,8 @@ use std::path::Path;
 pub enum Targets {
     /// Class indices (classification) or 0/1 (binary).
     Classes(Vec<usize>),
-    /// Regression targets, standardised if the task asks for it.
-    Values(Vec<f32>),
+    /// Regression targets (`width` per row, row-major), standardised if the task asks for it.
+    Values { values: Vec<f32>, width: usize },
 }
 
 /// `original = value * std + mean`; identity for classification tasks.
@@ -52,6 +52,26 @@ fn raw_targets(
 ) -> Result<Vec<f64>> {
     let at = format!("tasks[{task_index}] ({})", task.name);
     let col = column(raw, task);
+    let width = col.len() / raw.len.max(1);
+    if width != 1 || task.head_size() != 1 && task.kind == TaskKind::Regression {
+        // A column of several values per row feeds a regression head of that many outputs.
+        if task.kind != TaskKind::Regression || width != task.head_size() || task.map.is_some() {
+            return Err(Error::data(
+                source,
+                format!(
+                    "key `{at}.label`: column `{}` holds {width} value(s) per row, but the task expects {}{}",
+                    task.label,
+                    task.head_size(),
+                    if task.kind == TaskKind::Regression { " (set `outputs` to match)" } else { "" }
+                ),
+            ));
+        }
+        return Ok(rows
+            .iter()
+            .flat_map(|&r| &col[r * width..(r + 1) * width])
+            .copied()
+            .collect());
+    }
     let mut out = Vec::with_capacity(rows.len());
     if let Some(map) = &task.map {
         // The map must cover exactly the label values present: 0..=max.
@@ -178,9 +198,12 @@ pub(super) fn fit_scales(
             if task.kind != TaskKind::Regression || !task.standardize {
                 return TargetScale::IDENTITY;
             }
-            let n = train.len().max(1) as f64;
-            let mean = train.iter().map(|&r| v[r]).sum::<f64>() / n;
-            let var = train.iter().map(|&r| (v[r] - mean).powi(2)).sum::<f64>() / n;
+            // One scale per task, pooled over its outputs.
+            let width = task.head_size();
+            let train_values = || train.iter().flat_map(|&r| &v[r * width..(r + 1) * width]);
+            let n = (train.len() * width).max(1) as f64;
+            let mean = train_values().sum::<f64>() / n;
+            let var = train_values().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
             TargetScale {
                 mean,
                 std: if var > 1e-24 { var.sqrt() } else { 1.0 },
@@ -204,11 +227,17 @@ pub(super) fn select(
             TaskKind::Classification | TaskKind::Binary => {
                 Targets::Classes(rows.iter().map(|&r| v[r] as usize).collect())
             }
-            TaskKind::Regression => Targets::Values(
-                rows.iter()
-                    .map(|&r| ((v[r] - s.mean) / s.std) as f32)
-                    .collect(),
-            ),
+            TaskKind::Regression => {
+                let width = task.head_size();
+                Targets::Values {
+                    values: rows
+                        .iter()
+                        .flat_map(|&r| &v[r * width..(r + 1) * width])
+                        .map(|&x| ((x - s.mean) / s.std) as f32)
+                        .collect(),
+                    width,
+                }
+            }
         })
         .collect()
 }
@@ -218,7 +247,14 @@ impl Targets {
     pub fn select(&self, rows: &[usize]) -> Targets {
         match self {
             Targets::Classes(c) => Targets::Classes(rows.iter().map(|&r| c[r]).collect()),
-            Targets::Values(v) => Targets::Values(rows.iter().map(|&r| v[r]).collect()),
+            Targets::Values { values, width } => Targets::Values {
+                values: rows
+                    .iter()
+                    .flat_map(|&r| &values[r * width..(r + 1) * width])
+                    .copied()
+                    .collect(),
+                width: *width,
+            },
         }
     }
 }

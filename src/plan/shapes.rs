@@ -306,6 +306,7 @@ mod tests {
             name: name.into(),
             kind: TaskKind::Classification,
             label: "label".into(),
+            outputs: None,
             classes: Some(classes),
             map: None,
             weight: 1.0,

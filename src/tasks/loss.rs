@@ -26,7 +26,11 @@ pub fn batch_targets(
             v
         }
         (TaskKind::Binary, Targets::Classes(c)) => rows.iter().map(|&r| c[r] as f32).collect(),
-        (TaskKind::Regression, Targets::Values(v)) => rows.iter().map(|&r| v[r]).collect(),
+        (TaskKind::Regression, Targets::Values { values, width }) => rows
+            .iter()
+            .flat_map(|&r| &values[r * width..(r + 1) * width])
+            .copied()
+            .collect(),
         _ => unreachable!("data::targets derives targets of the task's kind"),
     };
     dev.tensor_from_vec(values, (b, head_size))
@@ -90,7 +94,10 @@ mod tests {
         let l = loss(
             TaskKind::Regression,
             vec![1.0, -2.0],
-            Targets::Values(vec![0.0, 1.0]),
+            Targets::Values {
+                values: vec![0.0, 1.0],
+                width: 1,
+            },
             1,
         );
         assert!((l - 5.0).abs() < 1e-6, "{l}");

@@ -121,13 +121,26 @@ pub fn evaluate_outputs(
                 (MetricName::MacroF1, macro_f1(&pred, truth)),
             ]
         }
-        Targets::Values(truth) => {
+        Targets::Values { values, width } => {
             let pred: Vec<f64> = outputs.iter().map(|&o| scale.restore(o)).collect();
-            let truth: Vec<f64> = truth.iter().map(|&t| scale.restore(t)).collect();
+            let truth: Vec<f64> = values.iter().map(|&t| scale.restore(t)).collect();
+            // RMSE and MAE pool every output; R² is the mean of each output's
+            // R² (scikit-learn's "uniform_average").
+            let column = |v: &[f64], j: usize| {
+                v.iter()
+                    .skip(j)
+                    .step_by(*width)
+                    .copied()
+                    .collect::<Vec<_>>()
+            };
+            let r2_mean = (0..*width)
+                .map(|j| r2(&column(&pred, j), &column(&truth, j)))
+                .sum::<f64>()
+                / *width as f64;
             vec![
                 (MetricName::Rmse, rmse(&pred, &truth)),
                 (MetricName::Mae, mae(&pred, &truth)),
-                (MetricName::R2, r2(&pred, &truth)),
+                (MetricName::R2, r2_mean),
             ]
         }
     }
@@ -167,7 +180,10 @@ mod tests {
             TaskKind::Regression,
             &[0.0, 1.0, -1.0],
             1,
-            &Targets::Values(vec![0.5, 1.0, -2.0]),
+            &Targets::Values {
+                values: vec![0.5, 1.0, -2.0],
+                width: 1,
+            },
             TargetScale {
                 mean: 10.0,
                 std: 2.0,

@@ -566,6 +566,7 @@ mod tests {
             name: "t".into(),
             kind: TaskKind::Classification,
             label: "label".into(),
+            outputs: None,
             classes: Some(3),
             map: None,
             weight: 1.0,
