@@ -411,3 +411,60 @@ fn uncertainty_toy_learns_each_tasks_noise_level() {
         "{learned:?}"
     );
 }
+
+/// The GradNorm paper's toy at reduced size, run with GradNorm and with fixed
+/// equal weights: GradNorm raises the weight of the σ = 1 task above the
+/// σ = 100 task's, and the two tasks' loss ratios L_i(t)/L_i(0) end closer
+/// together than under fixed weights.
+#[test]
+fn gradnorm_toy_balances_the_two_tasks_training_rates() {
+    let run = |weighting: &str| {
+        let tmp = tempfile::tempdir().unwrap();
+        let o = mtl_run(&[
+            "experiments/gradnorm-toy.toml",
+            "--set",
+            weighting,
+            "--set",
+            "data.samples=1500",
+            "--set",
+            "train.epochs=6",
+            "--set",
+            "train.log_every=1",
+            "--set",
+            &out_dir_arg(tmp.path()),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        read_csv(&run_folder(tmp.path(), "gradnorm-toy").join("weights.csv"))
+    };
+    // Per task: L(t)/L(0), with L(0) the first step's loss and L(t) the mean of the last 20 steps.
+    let loss_ratios = |rows: &[Vec<String>]| -> Vec<f64> {
+        ["small", "large"]
+            .iter()
+            .map(|task| {
+                let losses: Vec<f64> = rows[1..]
+                    .iter()
+                    .filter(|r| r[3] == *task)
+                    .map(|r| r[4].parse().unwrap())
+                    .collect();
+                let tail = &losses[losses.len() - 20..];
+                tail.iter().sum::<f64>() / 20.0 / losses[0]
+            })
+            .collect()
+    };
+    let gradnorm = run("weighting.alpha=0.12");
+    let fixed = run("weighting={strategy=\"fixed\"}");
+    let last_weights: Vec<f64> = gradnorm[gradnorm.len() - 2..]
+        .iter()
+        .map(|r| r[5].parse().unwrap())
+        .collect();
+    assert!(
+        last_weights[0] > last_weights[1],
+        "GradNorm weights (small, large): {last_weights:?}"
+    );
+    let (g, f) = (loss_ratios(&gradnorm), loss_ratios(&fixed));
+    let (gap_g, gap_f) = ((g[0] - g[1]).abs(), (f[0] - f[1]).abs());
+    assert!(
+        gap_g < gap_f,
+        "loss-ratio gap: GradNorm {gap_g} ({g:?}), fixed {gap_f} ({f:?})"
+    );
+}

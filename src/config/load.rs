@@ -78,9 +78,15 @@ fn apply_override(figment: Figment, raw: &str) -> Result<Figment> {
     }
     // Walk down while the path only crosses tables: figment merges those by key.
     // From the first list on, rebuild that whole list and merge it as one value.
-    let current: toml::Value = figment
+    let mut current: toml::Value = figment
         .extract::<toml::Value>()
         .unwrap_or(toml::Value::Table(Default::default()));
+    if value.is_table() {
+        // A table replaces the table there whole (figment would merge the two),
+        // so `--set 'weighting={strategy="fixed"}'` drops the other strategy's keys.
+        set_in(&mut current, &parts, value).map_err(bad)?;
+        return Ok(Figment::from(Serialized::defaults(current)));
+    }
     let mut node = &current;
     for (depth, part) in parts.iter().enumerate() {
         match node {

@@ -97,6 +97,31 @@ pub enum DataConfig {
         #[serde(default)]
         split: SplitConfig,
     },
+    /// The GradNorm paper's synthetic regression: columns `y0`, `y1`, … with
+    /// `outputs` values per row, `f_i(x) = σ_i·tanh((B + ε_i)·x)`.
+    #[serde(rename = "gradnorm_toy")]
+    GradnormToy {
+        samples: usize,
+        /// One task column per scale σ_i.
+        sigmas: Vec<f64>,
+        #[serde(default = "toy_inputs")]
+        inputs: usize,
+        #[serde(default = "toy_outputs")]
+        outputs: usize,
+        #[serde(default)]
+        seed: u64,
+        #[serde(default = "InputScale::none")]
+        scale: InputScale,
+        #[serde(default)]
+        split: SplitConfig,
+    },
+}
+
+fn toy_inputs() -> usize {
+    250
+}
+fn toy_outputs() -> usize {
+    100
 }
 
 impl DataConfig {
@@ -104,14 +129,16 @@ impl DataConfig {
         match self {
             DataConfig::Idx { split, .. }
             | DataConfig::Csv { split, .. }
-            | DataConfig::Synthetic { split, .. } => split,
+            | DataConfig::Synthetic { split, .. }
+            | DataConfig::GradnormToy { split, .. } => split,
         }
     }
     pub fn scale(&self) -> InputScale {
         match self {
             DataConfig::Idx { scale, .. }
             | DataConfig::Csv { scale, .. }
-            | DataConfig::Synthetic { scale, .. } => *scale,
+            | DataConfig::Synthetic { scale, .. }
+            | DataConfig::GradnormToy { scale, .. } => *scale,
         }
     }
 }

@@ -281,6 +281,37 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
             ));
         }
     }
+    if let DataConfig::GradnormToy {
+        samples,
+        sigmas,
+        inputs,
+        outputs,
+        ..
+    } = &c.data
+    {
+        if !(10..=1 << 20).contains(samples) {
+            return Err(format!(
+                "key `data.samples`: {samples}, expected 10 to {}",
+                1 << 20
+            ));
+        }
+        for (k, v) in [("inputs", *inputs), ("outputs", *outputs)] {
+            if v == 0 || v > 4096 {
+                return Err(format!("key `data.{k}`: {v}, expected 1 to 4096"));
+            }
+        }
+        if sigmas.is_empty() {
+            return Err("key `data.sigmas`: empty, expected one scale per task".into());
+        }
+        if let Some(bad) = sigmas
+            .iter()
+            .find(|s| !(s.is_finite() && **s > 0.0 && **s < 1e6))
+        {
+            return Err(format!(
+                "key `data.sigmas`: {bad}, expected scales in (0, 1e6)"
+            ));
+        }
+    }
     let split = c.data.split();
     for (k, v) in [("validation", split.validation), ("test", split.test)] {
         if let SplitAmount::Fraction(f) = v {

@@ -3,6 +3,7 @@
 //! Knows nothing of models.
 
 mod csv_table;
+mod gradnorm_toy;
 mod idx;
 pub mod rng;
 mod synthetic;
@@ -138,28 +139,24 @@ pub fn load_raw(config: &ExperimentConfig) -> Result<(RawData, Option<RawData>, 
             seed,
             ..
         } => {
-            for (i, t) in config.tasks.iter().enumerate() {
-                if !(t.label.starts_with('y')
-                    && t.label[1..]
-                        .parse::<usize>()
-                        .is_ok_and(|k| k < noise_std.len()))
-                {
-                    return Err(Error::data(
-                        data_source_name(config),
-                        format!(
-                            "key `tasks[{i}] ({}).label`: column `{}` does not exist; the synthetic data has columns y0..y{}",
-                            t.name,
-                            t.label,
-                            noise_std.len() - 1
-                        ),
-                    ));
-                }
-            }
+            check_generated_labels(config, noise_std.len())?;
             Ok((
                 synthetic::generate(*samples, *features, noise_std, *seed),
                 None,
                 Vec::new(),
             ))
+        }
+        DataConfig::GradnormToy {
+            samples,
+            sigmas,
+            inputs,
+            outputs,
+            seed,
+            ..
+        } => {
+            check_generated_labels(config, sigmas.len())?;
+            let data = gradnorm_toy::generate(*samples, *inputs, *outputs, sigmas, *seed);
+            Ok((data, None, Vec::new()))
         }
     }
 }
@@ -376,6 +373,24 @@ pub fn prepare(
     })
 }
 
+/// Generated data has columns `y0` … `y{columns − 1}`.
+fn check_generated_labels(config: &ExperimentConfig, columns: usize) -> Result<()> {
+    for (i, t) in config.tasks.iter().enumerate() {
+        if !(t.label.starts_with('y') && t.label[1..].parse::<usize>().is_ok_and(|k| k < columns)) {
+            return Err(Error::data(
+                data_source_name(config),
+                format!(
+                    "key `tasks[{i}] ({}).label`: column `{}` does not exist; the generated data has columns y0..y{}",
+                    t.name,
+                    t.label,
+                    columns - 1
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The file that holds the test labels, when there is a separate one.
 fn test_source_name(config: &ExperimentConfig) -> PathBuf {
     match &config.data {
@@ -394,7 +409,9 @@ fn data_source_name(config: &ExperimentConfig) -> PathBuf {
     match &config.data {
         DataConfig::Idx { labels, .. } => labels.clone(),
         DataConfig::Csv { path, .. } => path.clone(),
-        DataConfig::Synthetic { .. } => PathBuf::from("[data] (synthetic)"),
+        DataConfig::Synthetic { .. } | DataConfig::GradnormToy { .. } => {
+            PathBuf::from("[data] (synthetic)")
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use super::{RawData, SplitMix64};
 
 /// A standard normal draw (Box–Muller).
-fn normal(rng: &mut SplitMix64) -> f64 {
+pub(super) fn normal(rng: &mut SplitMix64) -> f64 {
     let u1 = (f64::from(rng.next_f32()) + 0.5 / f64::from(1u32 << 24)).min(1.0);
     let u2 = f64::from(rng.next_f32());
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
