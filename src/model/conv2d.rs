@@ -103,31 +103,37 @@ pub fn conv2d<T: Tape<f32, Cpu>>(
     y.put_tape(tape)
 }
 
-/// `∂/∂W` of `Σ y ⊙ gy` for inputs `x` (whole batch): what the backward pass
-/// computes for the weight, for a gradient `gy` given from outside.
-pub fn weight_gradient(x: &[f32], gy: &[f32], batch: usize, g: &ConvGeometry) -> Vec<f32> {
+/// `∂/∂W` of `Σ y ⊙ gy` for inputs `x` (whole batch), for several output
+/// gradients `gys` at once: each image is unfolded once and shared by all.
+pub fn weight_gradients(
+    x: &[f32],
+    gys: &[Vec<f32>],
+    batch: usize,
+    g: &ConvGeometry,
+) -> Vec<Vec<f32>> {
     let (k_len, hw_out, in_len) = (g.patch_len(), g.h_out * g.w_out, g.c_in * g.h * g.w);
+    let w_len = g.c_out * k_len;
     let partials: Vec<Vec<f32>> = (0..batch)
         .collect::<Vec<_>>()
         .par_chunks(CHUNK)
         .map(|images| {
-            let mut gw = vec![0f32; g.c_out * k_len];
+            let mut gw = vec![0f32; gys.len() * w_len];
             let mut cols = vec![0f32; k_len * hw_out];
             for &b in images {
                 im2col(&x[b * in_len..(b + 1) * in_len], &mut cols, g);
-                let gyb = &gy[b * g.c_out * hw_out..(b + 1) * g.c_out * hw_out];
-                gemm_rowmajor(
-                    g.c_out, k_len, hw_out, &mut gw, true, gyb, false, &cols, true,
-                );
+                for (gy, out) in gys.iter().zip(gw.chunks_mut(w_len)) {
+                    let gyb = &gy[b * g.c_out * hw_out..(b + 1) * g.c_out * hw_out];
+                    gemm_rowmajor(g.c_out, k_len, hw_out, out, true, gyb, false, &cols, true);
+                }
             }
             gw
         })
         .collect();
-    let mut gw = vec![0f32; g.c_out * k_len];
+    let mut gw = vec![0f32; gys.len() * w_len];
     for p in &partials {
         gw.iter_mut().zip(p).for_each(|(a, b)| *a += b);
     }
-    gw
+    gw.chunks(w_len).map(<[f32]>::to_vec).collect()
 }
 
 /// Unfolds one image `[c_in, h, w]` into `cols[(ci·k + ky)·k + kx][oy·w_out + ox]`.

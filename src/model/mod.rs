@@ -248,37 +248,34 @@ impl Network {
             .any(|l| matches!(l, Layer::Other(ResolvedLayer::Dropout { p }) if *p > 0.0))
     }
 
-    /// The gradient of the weight matrix of layer `index`, given that layer's
-    /// input values and the gradient at its output (both row-major, whole batch).
-    pub fn weight_gradient(
+    /// The gradients of the weight matrix of layer `index`, one per output
+    /// gradient in `output_grads`, given that layer's input values (all row-major, whole batch).
+    pub fn weight_gradients(
         &self,
         index: usize,
         input: &[f32],
-        output_grad: &[f32],
+        output_grads: &[Vec<f32>],
         batch: usize,
-    ) -> Vec<f32> {
+    ) -> Vec<Vec<f32>> {
         match &self.layers[index] {
             Layer::Linear { weight, .. } => {
                 let (n_in, n_out) = *weight.shape();
-                // ∇W[in, out] = inputᵀ[in, batch] · δ[batch, out]
-                let mut g = vec![0f32; n_in * n_out];
-                conv2d::gemm_rowmajor(
-                    n_in,
-                    n_out,
-                    batch,
-                    &mut g,
-                    false,
-                    input,
-                    true,
-                    output_grad,
-                    false,
-                );
-                g
+                output_grads
+                    .iter()
+                    .map(|delta| {
+                        // ∇W[in, out] = inputᵀ[in, batch] · δ[batch, out]
+                        let mut g = vec![0f32; n_in * n_out];
+                        conv2d::gemm_rowmajor(
+                            n_in, n_out, batch, &mut g, false, input, true, delta, false,
+                        );
+                        g
+                    })
+                    .collect()
             }
             Layer::Conv2d {
                 layer: ResolvedLayer::Conv2d { geometry },
                 ..
-            } => conv2d::weight_gradient(input, output_grad, batch, geometry),
+            } => conv2d::weight_gradients(input, output_grads, batch, geometry),
             _ => unreachable!("only linear and conv2d layers have weights"),
         }
     }

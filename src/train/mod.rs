@@ -258,6 +258,51 @@ pub fn train_model(
     run
 }
 
+/// Seconds per training step of the model `plan` describes, for benchmarks:
+/// `warmup` steps untimed, then `steps` timed one by one (batches drawn in
+/// order from a seeded permutation, strategy updates included).
+pub fn time_steps(
+    plan: &ModelPlan,
+    config: &ExperimentConfig,
+    shapes: &ShapeTable,
+    data: &PreparedData,
+    warmup: usize,
+    steps: usize,
+) -> Vec<f64> {
+    let seed = config.experiment.seed;
+    let tasks: Vec<&TaskConfig> = plan.tasks.iter().map(|&i| &config.tasks[i]).collect();
+    let dev = Backend::seed_from_u64(seed);
+    let heads: Vec<(&str, usize)> = tasks
+        .iter()
+        .map(|t| (t.name.as_str(), t.head_size()))
+        .collect();
+    let mut network = Network::new(&dev, shapes, &heads, seed);
+    let mut optimizer = Optimizer::new(config.train.optimizer);
+    let mut strategy = weighting::build(&config.weighting, &tasks, config.train.optimizer);
+    let order = SplitMix64::derived(seed, "batches").permutation(data.train.len);
+    let mut batches = order.chunks_exact(config.train.batch_size).cycle();
+    let mut times = Vec::with_capacity(steps);
+    for i in 0..warmup + steps {
+        let rows = batches.next().expect("at least one full batch");
+        let start = std::time::Instant::now();
+        let out = train_step(
+            &mut network,
+            &mut optimizer,
+            strategy.as_mut(),
+            &tasks,
+            plan,
+            data,
+            rows,
+        )
+        .expect("benchmark losses stay finite");
+        let _ = strategy.update(&out.losses, out.norms.as_deref(), 1.0);
+        if i >= warmup {
+            times.push(start.elapsed().as_secs_f64());
+        }
+    }
+    times
+}
+
 /// What one step reports: per task the loss, the weight and the outputs,
 /// and the gradient norms the strategy asked for.
 struct StepOut {
@@ -355,19 +400,10 @@ fn train_step(
                 .collect(),
         ),
         (GradientNorms::LastSharedLayer, Some((last, a_values, h, _))) => Some(
-            rep_grads
+            last_layer_weight_gradients(network, *last, a_values, h, &rep_grads, rows.len())
                 .iter()
                 .zip(&weights)
-                .map(|(g, &w)| {
-                    norm(&last_layer_weight_gradient(
-                        network,
-                        *last,
-                        a_values,
-                        h,
-                        g,
-                        rows.len(),
-                    )) / f64::from(w)
-                })
+                .map(|(g, &w)| norm(g) / f64::from(w))
                 .collect(),
         ),
         _ => None,
@@ -398,20 +434,26 @@ fn train_step(
     })
 }
 
-/// `∇_W L` for the weights `W` of trunk layer `last`, from `∂L/∂z`: the
-/// layers after `last` (no parameters) are replayed from its output `h` to
-/// carry the gradient back to `h`, then one product with the layer's input `a`.
-fn last_layer_weight_gradient(
+/// `∇_W L_i` for the weights `W` of trunk layer `last`, from each task's
+/// `∂L_i/∂z`: the layers after `last` (no parameters) are replayed from its
+/// output `h` to carry each gradient back to `h`, then one product per task
+/// with the layer's input `a`.
+fn last_layer_weight_gradients(
     network: &Network,
     last: usize,
     a_values: &[f32],
     h: &Activation<NoneTape>,
-    rep_grad: &[f32],
+    rep_grads: &[Vec<f32>],
     batch: usize,
-) -> Vec<f32> {
-    let replay = network.forward_layers(h.leaky_trace(), last + 1..network.depth(), true);
-    let delta = h.grad_in(&replay.backward_with(rep_grad.to_vec()));
-    network.weight_gradient(last, a_values, &delta, batch)
+) -> Vec<Vec<f32>> {
+    let deltas: Vec<Vec<f32>> = rep_grads
+        .iter()
+        .map(|g| {
+            let replay = network.forward_layers(h.leaky_trace(), last + 1..network.depth(), true);
+            h.grad_in(&replay.backward_with(g.clone()))
+        })
+        .collect();
+    network.weight_gradients(last, a_values, &deltas, batch)
 }
 
 /// Running sums over an epoch's steps, for the `train` rows of the history.
@@ -607,7 +649,8 @@ mod tests {
                 .backward();
             let rep_grad = host_copy(&g.get(&z));
             let via_cut =
-                last_layer_weight_gradient(&network, last, &a_values, &h, &rep_grad, batch);
+                last_layer_weight_gradients(&network, last, &a_values, &h, &[rep_grad], batch)
+                    .remove(0);
             assert_eq!(direct.len(), via_cut.len());
             for (d, c) in direct.iter().zip(&via_cut) {
                 assert!((d - c).abs() < 1e-5, "{d} vs {c}");
