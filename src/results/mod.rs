@@ -30,6 +30,20 @@ const ALL_METRICS: [MetricName; 5] = [
     MetricName::R2,
 ];
 
+/// The strategy columns (e.g. `sigma2`) that occur in `rows`, in order of
+/// first appearance; models whose strategy has none leave them empty.
+fn extra_columns<'a>(rows: impl Iterator<Item = &'a [(&'static str, f64)]>) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for extras in rows {
+        for (name, _) in extras {
+            if !names.contains(name) {
+                names.push(name);
+            }
+        }
+    }
+    names
+}
+
 /// `history.csv`: one row per epoch, model, task and split; a column per metric
 /// (empty where a metric does not apply to the task's kind).
 pub fn write_history(path: &Path, runs: &[ModelRun]) -> Result<()> {
@@ -37,14 +51,11 @@ pub fn write_history(path: &Path, runs: &[ModelRun]) -> Result<()> {
     header.extend(ALL_METRICS.iter().map(|m| m.as_str()));
     header.push("weight");
     // Strategy columns (e.g. `sigma2`), empty for models whose strategy has none.
-    let mut extra_names: Vec<&'static str> = Vec::new();
-    for r in runs.iter().flat_map(|run| &run.history) {
-        for (name, _) in &r.extras {
-            if !extra_names.contains(name) {
-                extra_names.push(name);
-            }
-        }
-    }
+    let extra_names = extra_columns(
+        runs.iter()
+            .flat_map(|run| &run.history)
+            .map(|r| &r.extras[..]),
+    );
     header.extend(&extra_names);
     let extra_names = &extra_names;
     let rows: Vec<Vec<String>> = runs
@@ -79,14 +90,11 @@ pub fn write_history(path: &Path, runs: &[ModelRun]) -> Result<()> {
 /// `weights.csv`: the loss, weight and strategy state of every task every
 /// `train.log_every` steps, for each model.
 pub fn write_weights(path: &Path, runs: &[ModelRun]) -> Result<()> {
-    let mut extra_names: Vec<&'static str> = Vec::new();
-    for r in runs.iter().flat_map(|run| &run.trajectory) {
-        for (name, _) in &r.extras {
-            if !extra_names.contains(name) {
-                extra_names.push(name);
-            }
-        }
-    }
+    let extra_names = extra_columns(
+        runs.iter()
+            .flat_map(|run| &run.trajectory)
+            .map(|r| &r.extras[..]),
+    );
     let mut header = vec!["model", "epoch", "step", "task", "loss", "weight"];
     header.extend(&extra_names);
     let extra_names = &extra_names;

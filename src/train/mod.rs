@@ -113,6 +113,41 @@ fn traced(a: Activation<NoneTape>) -> Activation<OwnedTape<f32, Backend>> {
     }
 }
 
+/// The model `plan` describes, freshly initialised from the seed, with its
+/// optimizer and weighting strategy.
+fn build_model<'c>(
+    plan: &ModelPlan,
+    config: &'c ExperimentConfig,
+    shapes: &ShapeTable,
+) -> (
+    Vec<&'c TaskConfig>,
+    Network,
+    Optimizer,
+    Box<dyn WeightingStrategy>,
+) {
+    let seed = config.experiment.seed;
+    let tasks: Vec<&TaskConfig> = plan.tasks.iter().map(|&i| &config.tasks[i]).collect();
+    // Dropout draws from the device's generator: seed it too.
+    let dev = Backend::seed_from_u64(SplitMix64::derived(seed, "dropout").next_u64());
+    let heads: Vec<(&str, usize)> = tasks
+        .iter()
+        .map(|t| (t.name.as_str(), t.head_size()))
+        .collect();
+    let network = Network::new(&dev, shapes, &heads, seed);
+    // A single-task baseline optimises its one loss as is.
+    let strategy: Box<dyn WeightingStrategy> = if plan.is_multi_task() {
+        weighting::build(&config.weighting, &tasks, config.train.optimizer)
+    } else {
+        Box::new(weighting::Fixed::new(&[1.0]))
+    };
+    (
+        tasks,
+        network,
+        Optimizer::new(config.train.optimizer),
+        strategy,
+    )
+}
+
 /// Trains the model `plan` describes and evaluates it after every epoch.
 pub fn train_model(
     plan: &ModelPlan,
@@ -122,21 +157,7 @@ pub fn train_model(
     progress: ProgressMode,
 ) -> ModelRun {
     let seed = config.experiment.seed;
-    let tasks: Vec<&TaskConfig> = plan.tasks.iter().map(|&i| &config.tasks[i]).collect();
-    // Dropout draws from the device's generator: seed it too.
-    let dev = Backend::seed_from_u64(SplitMix64::derived(seed, "dropout").next_u64());
-    let heads: Vec<(&str, usize)> = tasks
-        .iter()
-        .map(|t| (t.name.as_str(), t.head_size()))
-        .collect();
-    let mut network = Network::new(&dev, shapes, &heads, seed);
-    let mut optimizer = Optimizer::new(config.train.optimizer);
-    // A single-task baseline optimises its one loss as is.
-    let mut strategy: Box<dyn WeightingStrategy> = if plan.is_multi_task() {
-        weighting::build(&config.weighting, &tasks, config.train.optimizer)
-    } else {
-        Box::new(weighting::Fixed::new(&[1.0]))
-    };
+    let (tasks, mut network, mut optimizer, mut strategy) = build_model(plan, config, shapes);
     let mut order_rng = SplitMix64::derived(seed, "batches");
     let batch = config.train.batch_size;
     let steps_per_epoch = data.train.len.div_ceil(batch);
@@ -270,15 +291,7 @@ pub fn time_steps(
     steps: usize,
 ) -> Vec<f64> {
     let seed = config.experiment.seed;
-    let tasks: Vec<&TaskConfig> = plan.tasks.iter().map(|&i| &config.tasks[i]).collect();
-    let dev = Backend::seed_from_u64(seed);
-    let heads: Vec<(&str, usize)> = tasks
-        .iter()
-        .map(|t| (t.name.as_str(), t.head_size()))
-        .collect();
-    let mut network = Network::new(&dev, shapes, &heads, seed);
-    let mut optimizer = Optimizer::new(config.train.optimizer);
-    let mut strategy = weighting::build(&config.weighting, &tasks, config.train.optimizer);
+    let (tasks, mut network, mut optimizer, mut strategy) = build_model(plan, config, shapes);
     let order = SplitMix64::derived(seed, "batches").permutation(data.train.len);
     let mut batches = order.chunks_exact(config.train.batch_size).cycle();
     let mut times = Vec::with_capacity(steps);
