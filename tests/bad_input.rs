@@ -405,3 +405,9 @@ fn gradnorm_at_the_last_shared_layer_rejects_dropout_after_it() {
         ],
     );
 }
+
+#[test]
+fn a_task_weight_that_is_not_positive() {
+    let err = fails_with(&digits_toml(), &["--set", "tasks.parity.weight=0"]);
+    assert_has(&err, &["tasks[1] (parity).weight", "0", "> 0"]);
+}

@@ -133,9 +133,10 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
                 }
             ));
         }
-        if !(t.weight.is_finite() && t.weight >= 0.0) {
+        // Every task must count: a weight of 0 would train a head on nothing.
+        if !(t.weight.is_finite() && (t.weight as f32) > 0.0) {
             return Err(format!(
-                "key `{at}.weight`: {}, expected a number ≥ 0",
+                "key `{at}.weight`: {}, expected a number > 0 (to leave a task out, remove it)",
                 t.weight
             ));
         }
