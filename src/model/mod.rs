@@ -5,6 +5,7 @@
 
 pub mod conv2d;
 pub mod maxpool2d;
+pub mod tail;
 
 use crate::data::SplitMix64;
 use crate::plan::{ResolvedLayer, ShapeTable};
@@ -228,6 +229,25 @@ impl Network {
             Activation::Flat(z) => z,
             Activation::Image(_) => unreachable!("plan::shapes checked the trunk ends flat"),
         }
+    }
+
+    /// Records a forward pass of the parameter-free layers `layers` on `input`
+    /// (whole batch) for direct backward passes; `None` if one of them is
+    /// random or has parameters.
+    pub fn record_tail(
+        &self,
+        layers: std::ops::Range<usize>,
+        input: &[f32],
+        batch: usize,
+    ) -> Option<tail::TailPass> {
+        let resolved: Option<Vec<ResolvedLayer>> = self.layers[layers]
+            .iter()
+            .map(|l| match l {
+                Layer::Other(r) => Some(r.clone()),
+                _ => None,
+            })
+            .collect();
+        tail::TailPass::record(&resolved?, input, batch)
     }
 
     /// Index of the last trunk layer with parameters (GradNorm's "last shared layer").

@@ -448,9 +448,9 @@ fn train_step(
 }
 
 /// `∇_W L_i` for the weights `W` of trunk layer `last`, from each task's
-/// `∂L_i/∂z`: the layers after `last` (no parameters) are replayed from its
-/// output `h` to carry each gradient back to `h`, then one product per task
-/// with the layer's input `a`.
+/// `∂L_i/∂z`: the parameter-free layers after `last` carry each gradient back
+/// to its output `h` (one recorded forward pass, a direct backward pass per
+/// task), then one product per task with the layer's input `a`.
 fn last_layer_weight_gradients(
     network: &Network,
     last: usize,
@@ -459,13 +459,12 @@ fn last_layer_weight_gradients(
     rep_grads: &[Vec<f32>],
     batch: usize,
 ) -> Vec<Vec<f32>> {
-    let deltas: Vec<Vec<f32>> = rep_grads
-        .iter()
-        .map(|g| {
-            let replay = network.forward_layers(h.leaky_trace(), last + 1..network.depth(), true);
-            h.grad_in(&replay.backward_with(g.clone()))
-        })
-        .collect();
+    let tail = last + 1..network.depth();
+    // One recorded forward pass, then a direct backward pass per task.
+    let pass = network
+        .record_tail(tail, &h.values(), batch)
+        .expect("plan::check_gradnorm_layer rejects random layers after the last shared layer");
+    let deltas: Vec<Vec<f32>> = rep_grads.iter().map(|g| pass.backward(g)).collect();
     network.weight_gradients(last, a_values, &deltas, batch)
 }
 

@@ -1,0 +1,109 @@
+//! Backward passes through the parameter-free layers after the last shared
+//! layer, computed directly from one recorded forward pass: GradNorm needs
+//! one such pass per task, and replaying them on a tape would redo the
+//! forward and allocate gradient buffers each time.
+
+use crate::plan::ResolvedLayer;
+
+/// What the backward pass of one layer needs from its forward pass.
+enum Saved {
+    /// ReLU: the input was positive.
+    Mask(Vec<bool>),
+    /// tanh and sigmoid: their outputs.
+    Tanh(Vec<f32>),
+    Sigmoid(Vec<f32>),
+    /// Max-pooling: where each output came from, and the input length.
+    Argmax(Vec<usize>, usize),
+    /// Flatten (and dropout with p = 0): nothing.
+    Identity,
+}
+
+/// The recorded forward pass through a run of parameter-free layers.
+pub struct TailPass {
+    saved: Vec<Saved>,
+}
+
+impl TailPass {
+    /// Runs `layers` on `input` (whole batch, row-major) and keeps what the
+    /// backward passes need. `None` if a layer is random (dropout with p > 0)
+    /// or has parameters.
+    pub fn record(layers: &[ResolvedLayer], input: &[f32], batch: usize) -> Option<TailPass> {
+        let mut x = input.to_vec();
+        let mut saved = Vec::with_capacity(layers.len());
+        for layer in layers {
+            match layer {
+                ResolvedLayer::Relu => {
+                    saved.push(Saved::Mask(x.iter().map(|&v| v > 0.0).collect()));
+                    x.iter_mut().for_each(|v| *v = v.max(0.0));
+                }
+                ResolvedLayer::Tanh => {
+                    x.iter_mut().for_each(|v| *v = v.tanh());
+                    saved.push(Saved::Tanh(x.clone()));
+                }
+                ResolvedLayer::Sigmoid => {
+                    x.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp()));
+                    saved.push(Saved::Sigmoid(x.clone()));
+                }
+                ResolvedLayer::Flatten | ResolvedLayer::Dropout { p: 0.0 } => {
+                    saved.push(Saved::Identity)
+                }
+                ResolvedLayer::Maxpool2d { geometry: g } => {
+                    let (in_plane, out_plane) = (g.h * g.w, g.h_out * g.w_out);
+                    let planes = batch * g.c;
+                    let mut out = vec![0f32; planes * out_plane];
+                    let mut at = vec![0usize; planes * out_plane];
+                    for p in 0..planes {
+                        let plane = &x[p * in_plane..(p + 1) * in_plane];
+                        for oy in 0..g.h_out {
+                            for ox in 0..g.w_out {
+                                let first = oy * g.stride * g.w + ox * g.stride;
+                                let (mut best, mut idx) = (f32::NEG_INFINITY, first);
+                                for ky in 0..g.size {
+                                    for kx in 0..g.size {
+                                        let i = (oy * g.stride + ky) * g.w + ox * g.stride + kx;
+                                        if plane[i] > best || plane[i].is_nan() {
+                                            best = plane[i];
+                                            idx = i;
+                                        }
+                                    }
+                                }
+                                let o = p * out_plane + oy * g.w_out + ox;
+                                out[o] = best;
+                                at[o] = p * in_plane + idx;
+                            }
+                        }
+                    }
+                    saved.push(Saved::Argmax(at, x.len()));
+                    x = out;
+                }
+                _ => return None,
+            }
+        }
+        Some(TailPass { saved })
+    }
+
+    /// The gradient at the tail's input, given the gradient at its output.
+    pub fn backward(&self, grad: &[f32]) -> Vec<f32> {
+        let mut g = grad.to_vec();
+        for s in self.saved.iter().rev() {
+            match s {
+                Saved::Mask(m) => g.iter_mut().zip(m).for_each(|(v, &on)| {
+                    if !on {
+                        *v = 0.0
+                    }
+                }),
+                Saved::Tanh(y) => g.iter_mut().zip(y).for_each(|(v, y)| *v *= 1.0 - y * y),
+                Saved::Sigmoid(y) => g.iter_mut().zip(y).for_each(|(v, y)| *v *= y * (1.0 - y)),
+                Saved::Identity => {}
+                Saved::Argmax(at, len) => {
+                    let mut gx = vec![0f32; *len];
+                    for (v, &i) in g.iter().zip(at) {
+                        gx[i] += v;
+                    }
+                    g = gx;
+                }
+            }
+        }
+        g
+    }
+}
