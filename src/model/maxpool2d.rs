@@ -8,13 +8,11 @@ use crate::plan::PoolGeometry;
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
-pub fn maxpool2d<T: Tape<f32, Cpu>>(x: Image<T>, g: PoolGeometry) -> Image<T> {
-    let (x, mut tape) = x.split_tape();
-    let batch = x.shape().0;
-    let xs = host_copy(&x);
+/// Max-pooling of `planes` planes `[h, w]` (row-major): the outputs, and for
+/// each the index of its maximum inside its own input plane.
+pub(crate) fn pool_forward(xs: &[f32], planes: usize, g: &PoolGeometry) -> (Vec<f32>, Vec<u32>) {
     let (in_plane, out_plane) = (g.h * g.w, g.h_out * g.w_out);
-    let mut out = vec![0f32; batch * g.c * out_plane];
-    // Index of each maximum inside its own input plane.
+    let mut out = vec![0f32; planes * out_plane];
     let mut argmax = vec![0u32; out.len()];
     out.par_chunks_mut(out_plane)
         .zip(argmax.par_chunks_mut(out_plane))
@@ -40,6 +38,26 @@ pub fn maxpool2d<T: Tape<f32, Cpu>>(x: Image<T>, g: PoolGeometry) -> Image<T> {
                 }
             }
         });
+    (out, argmax)
+}
+
+/// The adjoint of `pool_forward`: adds each output gradient onto its maximum.
+pub(crate) fn pool_backward(gy: &[f32], argmax: &[u32], gx: &mut [f32], g: &PoolGeometry) {
+    let (in_plane, out_plane) = (g.h * g.w, g.h_out * g.w_out);
+    gx.par_chunks_mut(in_plane)
+        .zip(gy.par_chunks(out_plane).zip(argmax.par_chunks(out_plane)))
+        .for_each(|(gxp, (gyp, ap))| {
+            for (v, &i) in gyp.iter().zip(ap) {
+                gxp[i as usize] += v;
+            }
+        });
+}
+
+pub fn maxpool2d<T: Tape<f32, Cpu>>(x: Image<T>, g: PoolGeometry) -> Image<T> {
+    let (x, mut tape) = x.split_tape();
+    let batch = x.shape().0;
+    let xs = host_copy(&x);
+    let (out, argmax) = pool_forward(&xs, batch * g.c, &g);
     let y = x
         .device()
         .tensor_from_vec(out, (batch, g.c, g.h_out, g.w_out));
@@ -47,14 +65,7 @@ pub fn maxpool2d<T: Tape<f32, Cpu>>(x: Image<T>, g: PoolGeometry) -> Image<T> {
         let y_id = y.clone();
         tape.add_backward_op(move |grads| {
             let gy = grad_slice(grads, &y_id)?.to_vec();
-            let gx = grad_slice(grads, &x)?;
-            gx.par_chunks_mut(in_plane)
-                .zip(gy.par_chunks(out_plane).zip(argmax.par_chunks(out_plane)))
-                .for_each(|(gxp, (gyp, ap))| {
-                    for (v, &i) in gyp.iter().zip(ap) {
-                        gxp[i as usize] += v;
-                    }
-                });
+            pool_backward(&gy, &argmax, grad_slice(grads, &x)?, &g);
             Ok(())
         });
     }

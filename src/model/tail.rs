@@ -3,7 +3,8 @@
 //! one such pass per task, and replaying them on a tape would redo the
 //! forward and allocate gradient buffers each time.
 
-use crate::plan::ResolvedLayer;
+use super::maxpool2d::{pool_backward, pool_forward};
+use crate::plan::{PoolGeometry, ResolvedLayer};
 
 /// What the backward pass of one layer needs from its forward pass.
 enum Saved {
@@ -12,8 +13,8 @@ enum Saved {
     /// tanh and sigmoid: their outputs.
     Tanh(Vec<f32>),
     Sigmoid(Vec<f32>),
-    /// Max-pooling: where each output came from, and the input length.
-    Argmax(Vec<usize>, usize),
+    /// Max-pooling: where each output came from, the input length and the geometry.
+    Argmax(Vec<u32>, usize, PoolGeometry),
     /// Flatten (and dropout with p = 0): nothing.
     Identity,
 }
@@ -48,32 +49,8 @@ impl TailPass {
                     saved.push(Saved::Identity)
                 }
                 ResolvedLayer::Maxpool2d { geometry: g } => {
-                    let (in_plane, out_plane) = (g.h * g.w, g.h_out * g.w_out);
-                    let planes = batch * g.c;
-                    let mut out = vec![0f32; planes * out_plane];
-                    let mut at = vec![0usize; planes * out_plane];
-                    for p in 0..planes {
-                        let plane = &x[p * in_plane..(p + 1) * in_plane];
-                        for oy in 0..g.h_out {
-                            for ox in 0..g.w_out {
-                                let first = oy * g.stride * g.w + ox * g.stride;
-                                let (mut best, mut idx) = (f32::NEG_INFINITY, first);
-                                for ky in 0..g.size {
-                                    for kx in 0..g.size {
-                                        let i = (oy * g.stride + ky) * g.w + ox * g.stride + kx;
-                                        if plane[i] > best || plane[i].is_nan() {
-                                            best = plane[i];
-                                            idx = i;
-                                        }
-                                    }
-                                }
-                                let o = p * out_plane + oy * g.w_out + ox;
-                                out[o] = best;
-                                at[o] = p * in_plane + idx;
-                            }
-                        }
-                    }
-                    saved.push(Saved::Argmax(at, x.len()));
+                    let (out, argmax) = pool_forward(&x, batch * g.c, g);
+                    saved.push(Saved::Argmax(argmax, x.len(), *g));
                     x = out;
                 }
                 _ => return None,
@@ -95,11 +72,9 @@ impl TailPass {
                 Saved::Tanh(y) => g.iter_mut().zip(y).for_each(|(v, y)| *v *= 1.0 - y * y),
                 Saved::Sigmoid(y) => g.iter_mut().zip(y).for_each(|(v, y)| *v *= y * (1.0 - y)),
                 Saved::Identity => {}
-                Saved::Argmax(at, len) => {
+                Saved::Argmax(argmax, len, geometry) => {
                     let mut gx = vec![0f32; *len];
-                    for (v, &i) in g.iter().zip(at) {
-                        gx[i] += v;
-                    }
+                    pool_backward(&g, argmax, &mut gx, geometry);
                     g = gx;
                 }
             }
