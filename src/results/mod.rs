@@ -44,6 +44,16 @@ fn extra_columns<'a>(rows: impl Iterator<Item = &'a [(&'static str, f64)]>) -> V
     names
 }
 
+/// The cells of the strategy columns `names` for one row's `extras`.
+fn extra_cells<'a>(
+    names: &'a [&'static str],
+    extras: &'a [(&'static str, f64)],
+) -> impl Iterator<Item = String> + 'a {
+    names
+        .iter()
+        .map(move |n| num(extras.iter().find(|(e, _)| e == n).map(|(_, v)| *v)))
+}
+
 /// `history.csv`: one row per epoch, model, task and split; a column per metric
 /// (empty where a metric does not apply to the task's kind).
 pub fn write_history(path: &Path, runs: &[ModelRun]) -> Result<()> {
@@ -75,11 +85,7 @@ pub fn write_history(path: &Path, runs: &[ModelRun]) -> Result<()> {
                         .map(|m| num(r.metrics.iter().find(|(n, _)| n == m).map(|(_, v)| *v))),
                 );
                 row.push(num(Some(r.weight)));
-                row.extend(
-                    extra_names
-                        .iter()
-                        .map(|n| num(r.extras.iter().find(|(e, _)| e == n).map(|(_, v)| *v))),
-                );
+                row.extend(extra_cells(extra_names, &r.extras));
                 row
             })
         })
@@ -111,11 +117,7 @@ pub fn write_weights(path: &Path, runs: &[ModelRun]) -> Result<()> {
                     r.loss.to_string(),
                     r.weight.to_string(),
                 ];
-                row.extend(
-                    extra_names
-                        .iter()
-                        .map(|n| num(r.extras.iter().find(|(e, _)| e == n).map(|(_, v)| *v))),
-                );
+                row.extend(extra_cells(extra_names, &r.extras));
                 row
             })
         })
