@@ -12,6 +12,7 @@ pub mod data;
 pub mod error;
 pub mod model;
 pub mod plan;
+pub mod report;
 
 pub use error::{Error, Result};
 pub mod results;
@@ -20,4 +21,5 @@ pub mod tasks;
 pub mod train;
 pub mod weighting;
 
+pub use report::rebuild as rebuild_report;
 pub use run::{run_file, RunOptions};

@@ -341,13 +341,38 @@ fn a_failed_run_leaves_earlier_results_as_they_were() {
             .unwrap()
     };
     assert!(run(&[]).status.success());
-    let summary = tmp.path().join("penguins/comparison.csv");
-    let before = std::fs::read(&summary).unwrap();
+    let finished: Vec<PathBuf> = walk(tmp.path())
+        .into_iter()
+        .filter(|p| p.ends_with("metrics.csv") || p.ends_with("comparison.csv"))
+        .collect();
+    let before: Vec<Vec<u8>> = finished.iter().map(|p| std::fs::read(p).unwrap()).collect();
     // A learning rate this large sends every loss to NaN or infinity.
     let o = run(&["--set", "train.optimizer.lr=1e30"]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("stopped early"));
-    assert_eq!(std::fs::read(&summary).unwrap(), before);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("stopped early"), "{err}");
+    // The summary now describes the diverged point and says so ...
+    let summary = std::fs::read_to_string(tmp.path().join("penguins/report.md")).unwrap();
+    assert!(summary.contains("Stopped early"), "{summary}");
+    // ... and every file of the earlier runs is as it was.
+    for (p, b) in finished.iter().zip(&before) {
+        if !p.parent().unwrap().ends_with("penguins") {
+            assert_eq!(&std::fs::read(p).unwrap(), b, "{}", p.display());
+        }
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
 
 #[test]

@@ -31,15 +31,21 @@ fn out_dir_arg(dir: &Path) -> String {
     format!("experiment.output_dir=\"{}\"", dir.display())
 }
 
-/// The single `seed-*` folder under `out/<experiment>/`.
+/// The `seed-0` folder of the multi-task model of the only point under `out/<experiment>/`.
 fn run_folder(out: &Path, experiment: &str) -> PathBuf {
-    let points: Vec<_> = std::fs::read_dir(out.join(experiment))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .collect();
-    assert_eq!(points.len(), 1, "one point folder");
-    points[0].path().join("seed-0")
+    let points = read_csv(&out.join(experiment).join("points.csv"));
+    assert_eq!(points.len(), 2, "one point");
+    out.join(experiment).join(&points[1][0]).join("seed-0")
+}
+
+/// The `seed-0` folder of the baseline of `task`.
+fn baseline_folder(out: &Path, experiment: &str, task: &str) -> PathBuf {
+    let runs = read_csv(&out.join(experiment).join("runs.csv"));
+    let row = runs
+        .iter()
+        .find(|r| r[1] == "0" && r[2] == format!("stl:{task}"))
+        .unwrap();
+    out.join(experiment).join(&row[3])
 }
 
 fn read_csv(path: &Path) -> Vec<Vec<String>> {
@@ -68,6 +74,7 @@ fn digits_end_to_end_writes_every_result_file() {
     for f in [
         "resolved.toml",
         "history.csv",
+        "weights.csv",
         "metrics.csv",
         "comparison.csv",
     ] {
@@ -107,21 +114,43 @@ fn digits_end_to_end_writes_every_result_file() {
     assert!(mtl > 0.8 && stl > 0.8, "digit accuracy mtl {mtl} stl {stl}");
     let delta: f64 = digit_acc[5].parse().unwrap();
     assert!((delta - (mtl - stl)).abs() < 1e-12);
+    // With one seed, the experiment's comparison carries the same numbers, no spread.
+    let over_seeds = read_csv(&tmp.path().join("digits8x8/comparison.csv"));
+    let col = |name: &str| over_seeds[0].iter().position(|h| h == name).unwrap();
+    let row = over_seeds
+        .iter()
+        .find(|r| r[col("task")] == "digit" && r[col("metric")] == "accuracy")
+        .unwrap();
+    assert_eq!(row[col("mtl_mean")].parse::<f64>().unwrap(), mtl);
+    assert_eq!(row[col("stl_mean")].parse::<f64>().unwrap(), stl);
     assert_eq!(
-        comparison_at(&tmp.path().join("digits8x8/comparison.csv")),
-        comparison_at(&dir.join("comparison.csv"))
+        (row[col("seeds")].as_str(), row[col("mtl_std")].as_str()),
+        ("1", "")
     );
+    for f in [
+        "summary.csv",
+        "report.md",
+        "points.csv",
+        "runs.csv",
+        "experiment.toml",
+    ] {
+        assert!(
+            tmp.path().join("digits8x8").join(f).is_file(),
+            "{f} missing"
+        );
+    }
 
-    // history: 4 epochs x 4 models' tasks (3 + 1 + 1 + 1) x 3 splits.
+    // history: 4 epochs x 3 tasks x 3 splits, for the multi-task model only.
     let history = read_csv(&dir.join("history.csv"));
-    assert_eq!(history.len() - 1, 4 * 6 * 3);
+    assert_eq!(history.len() - 1, 4 * 3 * 3);
     assert_eq!(history[0][..5], ["epoch", "model", "task", "split", "loss"]);
-    let models: std::collections::BTreeSet<&str> =
-        history[1..].iter().map(|r| r[1].as_str()).collect();
-    assert_eq!(
-        models.into_iter().collect::<Vec<_>>(),
-        ["mtl", "stl:digit", "stl:high", "stl:parity"]
-    );
+    assert!(history[1..].iter().all(|r| r[1] == "mtl"));
+    // Each baseline has its own folder: 4 epochs x 1 task x 3 splits.
+    for task in ["digit", "parity", "high"] {
+        let history = read_csv(&baseline_folder(tmp.path(), "digits8x8", task).join("history.csv"));
+        assert_eq!(history.len() - 1, 4 * 3);
+        assert!(history[1..].iter().all(|r| r[1] == format!("stl:{task}")));
+    }
 
     // resolved.toml fills in the defaults and loads back as a config.
     let resolved = std::fs::read_to_string(dir.join("resolved.toml")).unwrap();
@@ -132,12 +161,8 @@ fn digits_end_to_end_writes_every_result_file() {
     assert!(stdout(&o).contains("delta_pct"));
 }
 
-fn comparison_at(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap()
-}
-
 #[test]
-fn same_seed_gives_identical_metrics_and_a_rerun_is_refused() {
+fn same_seed_gives_identical_metrics_and_a_rerun_skips_finished_runs() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let args = |d: &Path| {
@@ -157,15 +182,20 @@ fn same_seed_gives_identical_metrics_and_a_rerun_is_refused() {
     let mb = std::fs::read(run_folder(b.path(), "digits8x8").join("metrics.csv")).unwrap();
     assert_eq!(ma, mb);
 
-    // Same config, same folder: refused, and the earlier results stay as they were.
+    // Same config, same folder: nothing is trained again and the results stay as they were.
     let o = mtl_run(
         &args(a.path())
             .iter()
             .map(String::as_str)
             .collect::<Vec<_>>(),
     );
-    assert!(!o.status.success());
-    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("4 of 4 runs finished earlier; skipping them"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("trained in"), "{}", stderr(&o));
     assert_eq!(
         std::fs::read(run_folder(a.path(), "digits8x8").join("metrics.csv")).unwrap(),
         ma
@@ -175,6 +205,12 @@ fn same_seed_gives_identical_metrics_and_a_rerun_is_refused() {
     forced.push("--force".into());
     let o = mtl_run(&forced.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).matches("trained in").count(),
+        4,
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -245,13 +281,15 @@ fn a_nan_loss_stops_that_model_and_keeps_the_others() {
         err.contains("model mtl") && err.contains("task `") && err.contains("step"),
         "{err}"
     );
-    let metrics = read_csv(&run_folder(tmp.path(), "digits8x8").join("metrics.csv"));
-    let models: std::collections::BTreeSet<&str> =
-        metrics[1..].iter().map(|r| r[0].as_str()).collect();
-    assert_eq!(
-        models.into_iter().collect::<Vec<_>>(),
-        ["stl:digit", "stl:high", "stl:parity"]
-    );
+    // The diverged model's run is finished (rerunning would diverge again) but has no numbers.
+    let dir = run_folder(tmp.path(), "digits8x8");
+    assert_eq!(read_csv(&dir.join("metrics.csv")).len(), 1);
+    let why = std::fs::read_to_string(dir.join("failure.txt")).unwrap();
+    assert!(why.contains("model mtl"), "{why}");
+    for task in ["digit", "parity", "high"] {
+        let metrics = read_csv(&baseline_folder(tmp.path(), "digits8x8", task).join("metrics.csv"));
+        assert!(metrics.len() > 1, "stl:{task} has results");
+    }
 }
 
 #[test]
@@ -311,8 +349,9 @@ fn uncertainty_weighting_logs_weights_and_sigma2() {
     // σ² (from 1) settles at the task's (standardised) training MSE, where its likelihood is minimised.
     assert!((s2 - mse).abs() < 0.2 * mse, "sigma2 {s2} mse {mse}");
     // Baselines keep weight 1 and have no sigma2.
-    let stl = history.iter().find(|r| r[1] == "stl:body_mass").unwrap();
-    assert_eq!((stl[weight].as_str(), stl[sigma2].as_str()), ("1", ""));
+    let stl = read_csv(&baseline_folder(tmp.path(), "penguins", "body_mass").join("history.csv"));
+    assert!(!stl[0].contains(&"sigma2".to_string()));
+    assert_eq!(stl[1][weight], "1");
 }
 
 #[test]

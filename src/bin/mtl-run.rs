@@ -16,14 +16,26 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(
     name = "mtl-run",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
     version,
     about,
-    after_help = "Environment:\n  MTL_<SECTION>__<KEY>=VALUE  override a key (e.g. MTL_TRAIN__EPOCHS=3); --set wins over it\n  RUST_LOG                    log filter (e.g. RUST_LOG=mtl=debug); wins over -v/-q\n\nResults go to <output_dir>/<experiment>/<point-id>/seed-<k>/ (output_dir defaults to runs/):\nresolved.toml, history.csv, metrics.csv, comparison.csv. A finished run of the same config\nand seed is not overwritten without --force. The exit status is 1 if any file failed.\n\nEvery key: docs/config.md. The result files: docs/results.md."
+    after_help = "Environment:\n  MTL_<SECTION>__<KEY>=VALUE  override a key (e.g. MTL_TRAIN__EPOCHS=3); --set wins over it\n  RUST_LOG                    log filter (e.g. RUST_LOG=mtl=debug); wins over -v/-q\n\nResults go to <output_dir>/<experiment>/ (output_dir defaults to runs/): one folder per point\nand seed (<point-id>/seed-<k>/), shared single-task baselines under baselines/, and\nsummary.csv, comparison.csv and report.md over all of them. Finished runs are skipped, so\nrunning a file again finishes what an interrupted run left; --force trains them again.\nThe exit status is 1 if any file failed.\n\nEvery key: docs/config.md. The result files: docs/results.md."
 )]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
     /// Experiment files to run, in order.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
+
+    /// Train N runs at once. Each run gets `train.threads` compute threads if
+    /// set, else the cores divided by N (at least 1), so the runs share the
+    /// cores instead of competing for them. The result files are the same as
+    /// with --jobs 1.
+    #[arg(short, long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    jobs: u16,
 
     /// Print the plan (models to train) and the shape table; train nothing.
     #[arg(long)]
@@ -34,7 +46,7 @@ struct Cli {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
 
-    /// Train again and replace finished results of the same config and seed.
+    /// Train again and replace finished runs (by default they are skipped).
     #[arg(long)]
     force: bool,
 
@@ -45,6 +57,17 @@ struct Cli {
     /// Only errors and the final tables; no progress bars.
     #[arg(short, long)]
     quiet: bool,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Rebuild summary.csv, comparison.csv, report.md and plots/ of an
+    /// experiment folder (runs/<experiment>) from its files alone; trains nothing.
+    Report {
+        /// The experiment folder, e.g. runs/mnist-ablation.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -70,7 +93,21 @@ fn main() -> ExitCode {
     } else {
         ProgressMode::Bars
     };
+    if let Some(Command::Report { dir }) = &cli.command {
+        return match mtl::rebuild_report(dir) {
+            Ok(summary) => {
+                print!("{summary}");
+                println!("report: {}", dir.join("report.md").display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let options = RunOptions {
+        jobs: usize::from(cli.jobs),
         overrides: cli.overrides,
         dry_run: cli.dry_run,
         force: cli.force,

@@ -1,6 +1,7 @@
 //! Layering: the TOML file, then `MTL_` environment variables, then `--set`
 //! arguments, each overriding the one before (figment), then validation.
 
+use super::sweep::{self, Assignment, Sweep};
 use super::ExperimentConfig;
 use crate::error::{Error, Result};
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -13,7 +14,50 @@ use std::path::Path;
 /// (`3`, `1e-3`, `"adam"`, `[1, 2]`) and falls back to a plain string.
 /// A key may pass through a list by index (`trunk.layers.0.out_channels`)
 /// or, for `tasks`, by the task's name (`tasks.digit.weight`).
+/// An experiment file, layered and validated: one config per sweep point.
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    /// The file as given (for the report).
+    pub text: String,
+    pub sweep: Option<Sweep>,
+    /// `experiment.seeds`, or the one `experiment.seed`.
+    pub seeds: Vec<u64>,
+    /// Without a sweep, one point with no values.
+    pub points: Vec<Point>,
+}
+
+/// One combination of the swept values and the config it gives, with
+/// `experiment.seed` set to the first seed and `experiment.seeds` cleared.
+#[derive(Debug, Clone)]
+pub struct Point {
+    pub values: Assignment,
+    pub config: ExperimentConfig,
+}
+
+impl Experiment {
+    /// The config of `point` for `seed`.
+    pub fn config(&self, point: usize, seed: u64) -> ExperimentConfig {
+        let mut c = self.points[point].config.clone();
+        c.experiment.seed = seed;
+        c
+    }
+}
+
+/// Reads, layers and validates an experiment file without a sweep, or the
+/// first point of one.
 pub fn load(path: &Path, overrides: &[String]) -> Result<ExperimentConfig> {
+    let experiment = load_experiment(path, overrides)?;
+    Ok(experiment.config(0, experiment.seeds[0]))
+}
+
+/// Reads, layers and validates an experiment file and every point of its sweep.
+///
+/// `overrides` are `dotted.key=value` strings; the value is read as TOML
+/// (`3`, `1e-3`, `"adam"`, `[1, 2]`) and falls back to a plain string.
+/// A key may pass through a list by index (`trunk.layers.0.out_channels`)
+/// or, for `tasks`, by the task's name (`tasks.digit.weight`). Sweep values
+/// are applied the same way, after the overrides.
+pub fn load_experiment(path: &Path, overrides: &[String]) -> Result<Experiment> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::config(&file, format!("cannot read the experiment file: {e}")))?;
@@ -36,10 +80,168 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<ExperimentConfig> {
 
     let mut figment = Figment::from(Toml::string(&text)).merge(Env::prefixed("MTL_").split("__"));
     for raw in overrides {
-        figment = apply_override(figment, raw)?;
+        let (key, value) = parse_override(raw)?;
+        figment = apply(figment, &key, value).map_err(|m| override_error(raw, m))?;
     }
-    let config: ExperimentConfig = figment.extract().map_err(|e| {
-        let err = describe_figment_error(&file, e, &text, overrides);
+    let layered = !overrides.is_empty() || std::env::vars().any(|(k, _)| k.starts_with("MTL_"));
+    let source = if layered {
+        format!("{file} (with --set / MTL_* overrides)")
+    } else {
+        file.clone()
+    };
+
+    // The sweep is not part of any one config: take it out of the layered value.
+    let mut layered_value = figment
+        .extract::<toml::Value>()
+        .unwrap_or(toml::Value::Table(Default::default()));
+    let sweep_table = layered_value.as_table_mut().and_then(|t| t.remove("sweep"));
+    let explicit_seed = layered_value
+        .get("experiment")
+        .and_then(|e| e.get("seed"))
+        .is_some();
+    let sweep = match sweep_table {
+        Some(t) => Some(Sweep::parse(&t).map_err(|m| Error::config(&source, m))?),
+        None => None,
+    };
+    if let Some(sweep) = &sweep {
+        for raw in overrides {
+            let key = raw.split_once('=').map_or(raw.as_str(), |(k, _)| k).trim();
+            if let Some(k) = sweep.keys().into_iter().find(|k| overlaps(k, key)) {
+                return Err(Error::config(
+                    "--set",
+                    format!("`{raw}`: `{k}` is swept in [sweep], so a fixed value would give every point the same one; change the list there, or --set the list itself (`--set 'sweep.{k}=[…]'`)"),
+                ));
+            }
+        }
+    }
+    let base = match &sweep {
+        None => figment,
+        Some(_) => Figment::from(Serialized::defaults(layered_value)),
+    };
+    let extract = |fig: &Figment| -> Result<ExperimentConfig> {
+        let config = extract_config(fig, &file, &text, overrides)?;
+        super::validate::validate(&config).map_err(|m| Error::config(&source, m))?;
+        Ok(config)
+    };
+    let points = match &sweep {
+        None => vec![Point {
+            values: Vec::new(),
+            config: extract(&base)?,
+        }],
+        Some(sweep) => {
+            let assignments = sweep.points();
+            if assignments.is_empty() {
+                return Err(Error::config(
+                    &source,
+                    "key `sweep.exclude`: every point of the sweep is excluded",
+                ));
+            }
+            let n = assignments.len();
+            let with = |values: &[(String, toml::Value)]| -> Result<ExperimentConfig> {
+                let mut fig = base.clone();
+                for (key, value) in values {
+                    fig = apply(fig, key, value.clone()).map_err(|m| {
+                        Error::config(
+                            &source,
+                            format!("sweep key `{key}` = {}: {m}", sweep::show(value)),
+                        )
+                    })?;
+                }
+                extract(&fig)
+            };
+            let mut points = Vec::with_capacity(n);
+            for (i, values) in assignments.into_iter().enumerate() {
+                match with(&values) {
+                    Ok(config) => points.push(Point { values, config }),
+                    Err(err) => {
+                        // Blame one swept value if it fails on its own.
+                        let culprit = values
+                            .iter()
+                            .find(|kv| with(std::slice::from_ref(*kv)).is_err());
+                        let at = match culprit {
+                            Some((k, v)) => format!("sweep value `{k}` = {}", sweep::show(v)),
+                            None => format!(
+                                "sweep point {} of {n} ({})",
+                                i + 1,
+                                sweep::describe(&values)
+                            ),
+                        };
+                        return Err(match err {
+                            Error::Config {
+                                source_name,
+                                message,
+                            } => Error::config(format!("{source_name}, {at}"), message),
+                            other => other,
+                        });
+                    }
+                }
+            }
+            points
+        }
+    };
+    let seeds = match &points[0].config.experiment.seeds {
+        None => vec![points[0].config.experiment.seed],
+        Some(seeds) => {
+            if explicit_seed {
+                // `--set experiment.seeds=[…]` on a file with a `seed` is the usual case.
+                tracing::warn!(
+                    "{source}: `experiment.seeds` is given, so `experiment.seed = {}` is not used",
+                    points[0].config.experiment.seed
+                );
+            }
+            if seeds.is_empty() {
+                return Err(Error::config(
+                    &source,
+                    "key `experiment.seeds`: the list is empty; give at least one seed",
+                ));
+            }
+            for (i, s) in seeds.iter().enumerate() {
+                if seeds[..i].contains(s) {
+                    return Err(Error::config(
+                        &source,
+                        format!(
+                            "key `experiment.seeds`: seed {s} is listed twice; each seed runs once"
+                        ),
+                    ));
+                }
+                if *s > i64::MAX as u64 {
+                    return Err(Error::config(
+                        &source,
+                        format!("key `experiment.seeds`: {s}, expected at most {}", i64::MAX),
+                    ));
+                }
+            }
+            seeds.clone()
+        }
+    };
+    let mut points = points;
+    for p in &mut points {
+        p.config.experiment.seeds = None;
+        p.config.experiment.seed = seeds[0];
+    }
+    Ok(Experiment {
+        text,
+        sweep,
+        seeds,
+        points,
+    })
+}
+
+/// Whether two dotted keys name the same value or one holds the other.
+fn overlaps(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.split('.').collect(), b.split('.').collect());
+    a.iter().zip(&b).all(|(x, y)| x == y)
+}
+
+/// Extracts the typed config, with figment's error turned into one line.
+fn extract_config(
+    figment: &Figment,
+    file: &str,
+    text: &str,
+    overrides: &[String],
+) -> Result<ExperimentConfig> {
+    figment.extract().map_err(|e| {
+        let err = describe_figment_error(file, e, text, overrides);
         // Keys under `[weighting]` depend on the strategy: name it.
         match (err, figment.extract_inner::<String>("weighting.strategy")) {
             (
@@ -54,27 +256,25 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<ExperimentConfig> {
             },
             (err, _) => err,
         }
-    })?;
-    let layered = !overrides.is_empty() || std::env::vars().any(|(k, _)| k.starts_with("MTL_"));
-    let source = if layered {
-        format!("{file} (with --set / MTL_* overrides)")
-    } else {
-        file.clone()
-    };
-    super::validate::validate(&config).map_err(|m| Error::config(&source, m))?;
-    Ok(config)
+    })
 }
 
-fn apply_override(figment: Figment, raw: &str) -> Result<Figment> {
-    let bad = |m: String| Error::config("--set", format!("`{raw}`: {m}"));
+fn override_error(raw: &str, m: String) -> Error {
+    Error::config("--set", format!("`{raw}`: {m}"))
+}
+
+fn parse_override(raw: &str) -> Result<(String, toml::Value)> {
     let (key, value) = raw
         .split_once('=')
-        .ok_or_else(|| bad("expected `dotted.key=value`".into()))?;
-    let key = key.trim();
-    let value = parse_value(value.trim());
+        .ok_or_else(|| override_error(raw, "expected `dotted.key=value`".into()))?;
+    Ok((key.trim().to_string(), parse_value(value.trim())))
+}
+
+/// Sets `key` to `value` on top of `figment`.
+fn apply(figment: Figment, key: &str, value: toml::Value) -> Result<Figment, String> {
     let parts: Vec<&str> = key.split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
-        return Err(bad("the key has an empty part".into()));
+        return Err("the key has an empty part".into());
     }
     // Walk down while the path only crosses tables: figment merges those by key.
     // From the first list on, rebuild that whole list and merge it as one value.
@@ -84,7 +284,7 @@ fn apply_override(figment: Figment, raw: &str) -> Result<Figment> {
     if value.is_table() {
         // A table replaces the table there whole (figment would merge the two),
         // so `--set 'weighting={strategy="fixed"}'` drops the other strategy's keys.
-        set_in(&mut current, &parts, value).map_err(bad)?;
+        set_in(&mut current, &parts, value)?;
         return Ok(Figment::from(Serialized::defaults(current)));
     }
     let mut node = &current;
@@ -93,7 +293,7 @@ fn apply_override(figment: Figment, raw: &str) -> Result<Figment> {
             toml::Value::Table(t) => match t.get(*part) {
                 Some(child @ toml::Value::Array(_)) if depth + 1 < parts.len() => {
                     let mut list = child.clone();
-                    set_in(&mut list, &parts[depth + 1..], value).map_err(bad)?;
+                    set_in(&mut list, &parts[depth + 1..], value)?;
                     let prefix = parts[..=depth].join(".");
                     return Ok(figment.merge(Serialized::default(&prefix, list)));
                 }

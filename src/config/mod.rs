@@ -6,11 +6,13 @@
 
 mod layer;
 mod load;
+pub mod sweep;
 mod validate;
 
 pub use layer::{layer_padding, LayerConfig, Padding, PaddingName};
 pub(crate) use load::closest as closest_name;
-pub use load::load;
+pub use load::{load, load_experiment, Experiment, Point};
+pub use sweep::{Assignment, Sweep};
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -39,6 +41,9 @@ pub struct ExperimentSection {
     /// Seeds the split, the initialisation, the batch order and dropout.
     #[serde(default)]
     pub seed: u64,
+    /// Repeat every model once per seed (instead of `seed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<Vec<u64>>,
     #[serde(default = "default_output_dir")]
     pub output_dir: PathBuf,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -227,7 +232,7 @@ pub enum TaskKind {
     Regression,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MetricName {
     Accuracy,

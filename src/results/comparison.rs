@@ -1,19 +1,31 @@
-//! The multi-task model against the single-task baselines, per task and
-//! metric, on the test split at each model's selected epoch.
+//! The multi-task model against the single-task baselines of one seed, per
+//! task and metric, on the test split at each model's selected epoch.
 //!
 //! `delta = mtl − stl`; `delta_pct = ±100·delta/|stl|` with the sign chosen so
 //! that a positive value always means the multi-task model is better
-//! (+ for metrics where higher is better, − where lower is). The last row is
-//! Δm: the mean over tasks of `delta_pct` of each task's headline `metric`
-//! (Maninis et al. 2019; Vandenhende et al. 2021).
+//! (+ for metrics where higher is better, − where lower is). Two summary rows
+//! follow (Maninis et al. 2019; Vandenhende et al. 2021):
+//! - `delta_m`: `delta_pct` averaged over each task's metrics, then over tasks;
+//! - `delta_m_metrics`: `delta_pct` averaged over all (task, metric) pairs,
+//!   which weighs a task by its number of metrics; the two can disagree.
 
 use super::{num, write_csv};
-use crate::config::ExperimentConfig;
+use crate::config::MetricName;
 use crate::error::Result;
-use crate::tasks::{metrics_of, Direction};
-use crate::train::{ModelRun, Split};
-use std::fmt::Write as _;
+use crate::tasks::Direction;
+use std::collections::HashMap;
 use std::path::Path;
+
+/// Test-split values of one model, by task and metric.
+pub type Values = HashMap<(String, MetricName), f64>;
+
+/// A task's metrics, in the order they are reported, and its headline metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskMetrics {
+    pub task: String,
+    pub metrics: Vec<MetricName>,
+    pub headline: MetricName,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ComparisonRow {
@@ -38,63 +50,62 @@ pub fn delta_pct(mtl: f64, stl: f64, direction: Direction) -> Option<f64> {
     Some(sign * 100.0 * (mtl - stl) / stl.abs())
 }
 
-fn test_value(
-    runs: &[ModelRun],
-    model: &str,
-    task: &str,
-    metric: crate::config::MetricName,
-) -> Option<f64> {
-    runs.iter()
-        .find(|r| r.model == model)?
-        .selected(Split::Test)
-        .find(|r| r.task == task)?
-        .metrics
+/// Δm and the per-metric average from each task's `delta_pct` values; `None`
+/// unless every task has every value.
+pub fn delta_m(per_task: &[Vec<Option<f64>>]) -> (Option<f64>, Option<f64>) {
+    let complete: Option<Vec<Vec<f64>>> = per_task
         .iter()
-        .find(|(m, _)| *m == metric)
-        .map(|(_, v)| *v)
+        .map(|t| t.iter().copied().collect::<Option<Vec<f64>>>())
+        .collect();
+    let Some(tasks) = complete.filter(|t| !t.is_empty() && t.iter().all(|m| !m.is_empty())) else {
+        return (None, None);
+    };
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let by_task: Vec<f64> = tasks.iter().map(|m| mean(m)).collect();
+    let all: Vec<f64> = tasks.concat();
+    (Some(mean(&by_task)), Some(mean(&all)))
 }
 
-/// One row per task and metric, then the Δm row (`task = "all"`, `metric = "delta_m"`).
-pub fn compare(config: &ExperimentConfig, runs: &[ModelRun]) -> Vec<ComparisonRow> {
+/// One row per task and metric, then the `delta_m` and `delta_m_metrics`
+/// rows (`task = "all"`).
+pub fn compare(tasks: &[TaskMetrics], mtl: &Values, stl: &Values) -> Vec<ComparisonRow> {
     let mut rows = Vec::new();
-    let mut headline = Vec::new();
-    for task in &config.tasks {
-        for &metric in metrics_of(task.kind) {
-            let mtl = test_value(runs, "mtl", &task.name, metric);
-            let stl = test_value(runs, &format!("stl:{}", task.name), &task.name, metric);
+    let mut per_task = Vec::new();
+    for t in tasks {
+        let mut deltas = Vec::new();
+        for &metric in &t.metrics {
+            let key = (t.task.clone(), metric);
+            let (m, s) = (mtl.get(&key).copied(), stl.get(&key).copied());
             let direction = metric.direction();
-            let (delta, pct) = match (mtl, stl) {
+            let (delta, pct) = match (m, s) {
                 (Some(a), Some(b)) => (Some(a - b), delta_pct(a, b, direction)),
                 _ => (None, None),
             };
-            if metric == task.metric() {
-                headline.push(pct);
-            }
+            deltas.push(pct);
             rows.push(ComparisonRow {
-                task: task.name.clone(),
+                task: t.task.clone(),
                 metric: metric.as_str().into(),
                 direction,
-                mtl,
-                stl,
+                mtl: m,
+                stl: s,
                 delta,
                 delta_pct: pct,
             });
         }
+        per_task.push(deltas);
     }
-    let delta_m = if headline.iter().all(Option::is_some) && !headline.is_empty() {
-        Some(headline.iter().flatten().sum::<f64>() / headline.len() as f64)
-    } else {
-        None
-    };
-    rows.push(ComparisonRow {
-        task: "all".into(),
-        metric: "delta_m".into(),
-        direction: Direction::Higher,
-        mtl: None,
-        stl: None,
-        delta: None,
-        delta_pct: delta_m,
-    });
+    let (dm, dm_metrics) = delta_m(&per_task);
+    for (name, value) in [("delta_m", dm), ("delta_m_metrics", dm_metrics)] {
+        rows.push(ComparisonRow {
+            task: "all".into(),
+            metric: name.into(),
+            direction: Direction::Higher,
+            mtl: None,
+            stl: None,
+            delta: None,
+            delta_pct: value,
+        });
+    }
     rows
 }
 
@@ -125,34 +136,6 @@ pub fn write_comparison(path: &Path, rows: &[ComparisonRow]) -> Result<()> {
     write_csv(path, &header, &body)
 }
 
-/// The comparison as an aligned table for the terminal.
-pub fn render_table(rows: &[ComparisonRow]) -> String {
-    let f = |v: Option<f64>, pct: bool| match v {
-        Some(v) if pct => format!("{v:+.2}%"),
-        Some(v) => format!("{v:.4}"),
-        None => "-".into(),
-    };
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<14} {:<9} {:>10} {:>10} {:>10} {:>9}",
-        "task", "metric", "mtl", "stl", "delta", "delta_pct"
-    );
-    for r in rows {
-        let _ = writeln!(
-            out,
-            "{:<14} {:<9} {:>10} {:>10} {:>10} {:>9}",
-            r.task,
-            r.metric,
-            f(r.mtl, false),
-            f(r.stl, false),
-            r.delta.map_or("-".into(), |d| format!("{d:+.4}")),
-            f(r.delta_pct, true)
-        );
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +147,41 @@ mod tests {
         assert!((delta_pct(90.0, 100.0, Direction::Lower).unwrap() - 10.0).abs() < 1e-9);
         assert!((delta_pct(110.0, 100.0, Direction::Lower).unwrap() + 10.0).abs() < 1e-9);
         assert_eq!(delta_pct(1.0, 0.0, Direction::Higher), None);
+    }
+
+    #[test]
+    fn delta_m_averages_within_each_task_first() {
+        // Task a: +4 and +2 (mean +3); task b: −1. Δm = (3 − 1)/2 = 1;
+        // per metric: (4 + 2 − 1)/3 = 5/3.
+        let (dm, per_metric) = delta_m(&[vec![Some(4.0), Some(2.0)], vec![Some(-1.0)]]);
+        assert_eq!(dm, Some(1.0));
+        assert!((per_metric.unwrap() - 5.0 / 3.0).abs() < 1e-12);
+        assert_eq!(delta_m(&[vec![Some(1.0)], vec![None]]), (None, None));
+        assert_eq!(delta_m(&[]), (None, None));
+    }
+
+    #[test]
+    fn compare_pairs_the_values_of_each_task_and_metric() {
+        let tasks = [TaskMetrics {
+            task: "y".into(),
+            metrics: vec![MetricName::Rmse, MetricName::R2],
+            headline: MetricName::Rmse,
+        }];
+        let mtl: Values = [
+            (("y".into(), MetricName::Rmse), 9.0),
+            (("y".into(), MetricName::R2), 0.5),
+        ]
+        .into();
+        let stl: Values = [
+            (("y".into(), MetricName::Rmse), 10.0),
+            (("y".into(), MetricName::R2), 0.4),
+        ]
+        .into();
+        let rows = compare(&tasks, &mtl, &stl);
+        assert_eq!(rows.len(), 4);
+        assert!((rows[0].delta_pct.unwrap() - 10.0).abs() < 1e-9);
+        assert!((rows[1].delta_pct.unwrap() - 25.0).abs() < 1e-9);
+        assert!((rows[2].delta_pct.unwrap() - 17.5).abs() < 1e-9);
+        assert_eq!(rows[3].metric, "delta_m_metrics");
     }
 }

@@ -1,11 +1,14 @@
-//! Results on disk: per run `resolved.toml`, `history.csv`, `metrics.csv`,
-//! `comparison.csv`; all written atomically. See `docs/results.md`.
+//! Results on disk: per run `resolved.toml`, `history.csv`, `weights.csv`,
+//! `metrics.csv`, `comparison.csv`; per experiment the comparisons over seeds
+//! and `summary.csv`; all written atomically. See `docs/results.md`.
 
 mod atomic;
 pub mod comparison;
+pub mod summary;
 
 pub use atomic::{write_atomic, write_csv};
-pub use comparison::{compare, render_table, write_comparison, ComparisonRow};
+pub use comparison::{compare, write_comparison, ComparisonRow};
+pub use summary::Summary;
 
 use crate::config::{ExperimentConfig, MetricName};
 use crate::error::Result;

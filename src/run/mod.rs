@@ -1,0 +1,298 @@
+//! One experiment file, end to end: config → plan → data → train → results.
+//!
+//! A file declares points (its sweep, or one point) and seeds. Every point
+//! is validated and planned first; then each run (a multi-task model at one
+//! point and seed, or a single-task baseline at one seed) trains unless its
+//! folder already holds finished results; then the summaries and the report
+//! are rebuilt from the files on disk.
+
+mod identity;
+mod jobs;
+mod manifest;
+
+pub use identity::{baseline_config, baseline_dir, baseline_id, experiment_dir, point_id, run_dir};
+pub use jobs::{Job, JobKind};
+
+use crate::config::{self, ExperimentConfig};
+use crate::data::{self, DataFile, PreparedData, RawData};
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+use crate::train::ProgressMode;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// How to run an experiment file (the command line's flags).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// `dotted.key=value` overrides, applied after the file and `MTL_*`.
+    pub overrides: Vec<String>,
+    /// Print the plan and the shape table; train nothing.
+    pub dry_run: bool,
+    /// Train again and replace finished runs.
+    pub force: bool,
+    pub progress: ProgressMode,
+    /// Runs trained at once.
+    pub jobs: usize,
+}
+
+/// What a finished invocation reports back.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// `<output_dir>/<experiment>` (`None` for a dry run).
+    pub experiment_dir: Option<PathBuf>,
+    /// Runs trained now, and runs skipped because they had finished before.
+    pub trained: usize,
+    pub skipped: usize,
+}
+
+/// Loads, validates and plans an experiment without a sweep (or its first
+/// point): everything up to training.
+pub fn prepare(
+    path: &Path,
+    overrides: &[String],
+) -> Result<(ExperimentConfig, Plan, PreparedData)> {
+    let config = config::load(path, overrides)?;
+    DataCache::default().prepare(&config, &path.display().to_string())
+}
+
+type Raw = (RawData, Option<RawData>, Vec<DataFile>);
+
+/// Raw data by data config, so the runs of a sweep read each file once.
+#[derive(Default, Clone)]
+pub(crate) struct DataCache {
+    raw: Arc<Mutex<HashMap<String, Arc<Raw>>>>,
+}
+
+impl DataCache {
+    /// Plans `config` and prepares its data (split from its seed).
+    pub(crate) fn prepare(
+        &self,
+        config: &ExperimentConfig,
+        file: &str,
+    ) -> Result<(ExperimentConfig, Plan, PreparedData)> {
+        let mut config = config.clone();
+        // Which files are read, and which columns, depends on the data config and the tasks.
+        #[derive(serde::Serialize)]
+        struct Key<'a> {
+            data: &'a config::DataConfig,
+            tasks: &'a [config::TaskConfig],
+        }
+        let key = toml::to_string(&Key {
+            data: &config.data,
+            tasks: &config.tasks,
+        })
+        .expect("the config serialises");
+        let cached = self
+            .raw
+            .lock()
+            .expect("no panics hold the lock")
+            .get(&key)
+            .cloned();
+        let raw = match cached {
+            Some(raw) => raw,
+            None => {
+                let raw = Arc::new(data::load_raw(&config)?);
+                self.raw
+                    .lock()
+                    .expect("no panics hold the lock")
+                    .insert(key, raw.clone());
+                raw
+            }
+        };
+        let (main, test, files) = (*raw).clone();
+        let input = match &config.trunk.input {
+            Some(shape) => {
+                let (have, want) = (
+                    main.sample_shape.iter().product::<usize>(),
+                    shape.iter().product::<usize>(),
+                );
+                if have != want {
+                    return Err(Error::config(
+                        file,
+                        format!(
+                            "key `trunk.input`: {shape:?} holds {want} values per sample, but the data has {have} ({:?})",
+                            main.sample_shape
+                        ),
+                    ));
+                }
+                shape.clone()
+            }
+            None => main.sample_shape.clone(),
+        };
+        let plan = Plan::new(&config, &input).map_err(|m| Error::config(file, m))?;
+        let mut prepared = data::prepare(&config, main, test, files)?;
+        prepared.sample_shape = input.clone();
+        // resolved.toml carries every default, including those derived here.
+        config.trunk.input = Some(input);
+        for t in &mut config.tasks {
+            t.metric = Some(t.metric());
+        }
+        Ok((config, plan, prepared))
+    }
+}
+
+/// Runs one experiment file: every point and seed of it.
+pub fn run_file(path: &Path, options: &RunOptions) -> Result<RunOutcome> {
+    let started = Instant::now();
+    let file = path.display().to_string();
+    let experiment = config::load_experiment(path, &options.overrides)?;
+    let cache = DataCache::default();
+
+    // Plan every point before anything trains: a bad point fails now.
+    let mut resolved = Vec::with_capacity(experiment.points.len());
+    let mut plans = Vec::with_capacity(experiment.points.len());
+    let mut data_facts = Vec::with_capacity(experiment.points.len());
+    for (i, point) in experiment.points.iter().enumerate() {
+        let at = if experiment.sweep.is_some() {
+            format!(
+                "{file}, sweep point {} of {} ({})",
+                i + 1,
+                experiment.points.len(),
+                config::sweep::describe(&point.values)
+            )
+        } else {
+            file.clone()
+        };
+        let (config, plan, data) = cache.prepare(&point.config, &at)?;
+        data_facts.push(manifest::DataFacts::of(&data));
+        resolved.push(config);
+        plans.push(plan);
+    }
+    let ids: Vec<String> = resolved.iter().map(point_id).collect();
+    for (i, id) in ids.iter().enumerate() {
+        if let Some(j) = ids[..i].iter().position(|o| o == id) {
+            return Err(Error::config(
+                &file,
+                format!(
+                    "sweep points {} ({}) and {} ({}) give the same config; drop one of the values",
+                    j + 1,
+                    config::sweep::describe(&experiment.points[j].values),
+                    i + 1,
+                    config::sweep::describe(&experiment.points[i].values)
+                ),
+            ));
+        }
+    }
+    let jobs = jobs::list(&experiment, &resolved);
+    let exp_dir = experiment_dir(&resolved[0]);
+
+    if options.dry_run {
+        print_dry_run(path, &experiment, &resolved, &plans, &jobs, options.force);
+        return Ok(RunOutcome {
+            experiment_dir: None,
+            trained: 0,
+            skipped: 0,
+        });
+    }
+
+    let threads = resolved[0].train.threads;
+    manifest::write(
+        &exp_dir,
+        &manifest::Manifest {
+            experiment: &experiment,
+            overrides: &options.overrides,
+            resolved: &resolved,
+            ids: &ids,
+            data: &data_facts,
+            threads: jobs::threads_per_run(threads, options.jobs),
+            jobs: options.jobs,
+        },
+    )?;
+
+    let (pending, finished): (Vec<&Job>, Vec<&Job>) =
+        jobs.iter().partition(|j| options.force || !j.is_finished());
+    if !finished.is_empty() {
+        tracing::info!(
+            "{} of {} runs finished earlier; skipping them (--force trains them again)",
+            finished.len(),
+            jobs.len()
+        );
+    }
+    tracing::info!(
+        "experiment `{}`: {} point(s) × {} seed(s); {} run(s) to train, results in {}",
+        resolved[0].experiment.name,
+        resolved.len(),
+        experiment.seeds.len(),
+        pending.len(),
+        exp_dir.display()
+    );
+    let failures = jobs::execute(&pending, &cache, &file, options, threads);
+
+    let summary = crate::report::rebuild(&exp_dir)?;
+    println!(
+        "\nexperiment `{}`: test split, each model at its epoch selected on validation data ({:.0} s)",
+        resolved[0].experiment.name,
+        started.elapsed().as_secs_f64()
+    );
+    print!("{summary}");
+    println!("results: {}", exp_dir.display());
+    if !failures.is_empty() {
+        return Err(Error::Output {
+            path: exp_dir,
+            message: format!(
+                "{} run(s) stopped early; the others' results were written: {}",
+                failures.len(),
+                failures.join("; ")
+            ),
+        });
+    }
+    Ok(RunOutcome {
+        experiment_dir: Some(exp_dir),
+        trained: pending.len(),
+        skipped: finished.len(),
+    })
+}
+
+fn print_dry_run(
+    path: &Path,
+    experiment: &config::Experiment,
+    resolved: &[ExperimentConfig],
+    plans: &[Plan],
+    jobs: &[Job],
+    force: bool,
+) {
+    println!(
+        "experiment `{}` ({})",
+        resolved[0].experiment.name,
+        path.display()
+    );
+    println!("seeds: {:?}", experiment.seeds);
+    if experiment.sweep.is_some() {
+        println!("sweep: {} point(s)", resolved.len());
+        for (i, (p, c)) in experiment.points.iter().zip(resolved).enumerate() {
+            println!(
+                "  {} {}: {}",
+                point_id(c),
+                i + 1,
+                config::sweep::describe(&p.values)
+            );
+        }
+    }
+    println!("\n{}", plans[0]);
+    let finished = jobs.iter().filter(|j| j.is_finished()).count();
+    println!(
+        "\nruns: {} ({} finished, {} to train{})",
+        jobs.len(),
+        finished,
+        if force {
+            jobs.len()
+        } else {
+            jobs.len() - finished
+        },
+        if force && finished > 0 {
+            ", --force trains the finished ones again"
+        } else {
+            ""
+        }
+    );
+    for j in jobs {
+        let state = if j.is_finished() {
+            "finished results exist there (rerun with --force to replace them)"
+        } else {
+            "no finished results there yet"
+        };
+        println!("  {:<40} {}: {state}", j.label(), j.dir.display());
+    }
+}
