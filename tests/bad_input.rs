@@ -436,3 +436,74 @@ fn a_task_weight_that_is_not_positive() {
     let err = fails_with(&digits_toml(), &["--set", "tasks.parity.weight=0"]);
     assert_has(&err, &["tasks[1] (parity).weight", "0", "> 0"]);
 }
+
+/// `digits8x8` with a `[sweep]` table (and whatever else `extra` adds to `[experiment]`).
+fn with_sweep(sweep: &str) -> String {
+    replaced("[data]", &format!("[sweep]\n{sweep}\n\n[data]"))
+}
+
+#[test]
+fn a_sweep_key_that_is_not_a_config_path() {
+    let err = fails_with(&with_sweep("\"train.epochz\" = [1, 2]"), &[]);
+    assert_has(
+        &err,
+        &[
+            "sweep value `train.epochz` = 1",
+            "unknown key `epochz`",
+            "did you mean `epochs`?",
+        ],
+    );
+    let err = fails_with(&with_sweep("\"tasks.digits.weight\" = [1.0, 2.0]"), &[]);
+    assert_has(&err, &["`tasks.digits.weight`", "no list element `digits`"]);
+}
+
+#[test]
+fn a_sweep_value_of_the_wrong_type_names_its_point() {
+    let err = fails_with(&with_sweep("\"train.epochs\" = [1, \"two\"]"), &[]);
+    assert_has(
+        &err,
+        &[
+            "sweep value `train.epochs` = \"two\"",
+            "key `train.epochs`",
+            "expected",
+        ],
+    );
+}
+
+#[test]
+fn a_bad_sweep_table() {
+    for (sweep, want) in [
+        ("\"train.epochs\" = []", "`sweep.train.epochs`: the list is empty"),
+        (
+            "mode = \"zip\"\n\"train.epochs\" = [1, 2]\n\"train.batch_size\" = [8]",
+            "every list needs the same length",
+        ),
+        ("\"train.epochs\" = 3", "expected a list of the values to try"),
+        (
+            "\"train.epochs\" = [1, 2]\nexclude = [{ \"train.epochs\" = 1 }, { \"train.epochs\" = 2 }]",
+            "every point of the sweep is excluded",
+        ),
+        ("\"train.epochs\" = [1, 1]", "give the same config"),
+        ("\"experiment.seed\" = [1, 2]", "`experiment.seeds = [0, 1, 2]`"),
+    ] {
+        let err = fails_with(&with_sweep(sweep), &[]);
+        assert_has(&err, &[want]);
+    }
+}
+
+#[test]
+fn a_swept_key_cannot_also_be_set() {
+    let err = fails_with(
+        &with_sweep("\"train.epochs\" = [1, 2]"),
+        &["--set", "train.epochs=3"],
+    );
+    assert_has(&err, &["--set", "`train.epochs` is swept"]);
+}
+
+#[test]
+fn seeds_listed_twice_or_none() {
+    let err = fails_with(&replaced("seed = 0", "seeds = [0, 1, 0]"), &[]);
+    assert_has(&err, &["key `experiment.seeds`", "seed 0 is listed twice"]);
+    let err = fails_with(&replaced("seed = 0", "seeds = []"), &[]);
+    assert_has(&err, &["key `experiment.seeds`", "empty"]);
+}

@@ -71,6 +71,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Stop quietly when stdout is closed early (`mtl-run … --dry-run | head`),
+    // as other command-line tools do, instead of panicking in `println!`.
+    #[cfg(unix)]
+    // SAFETY: restores the default action of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",

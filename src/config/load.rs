@@ -149,34 +149,46 @@ pub fn load_experiment(path: &Path, overrides: &[String]) -> Result<Experiment> 
                 }
                 extract(&fig)
             };
-            let mut points = Vec::with_capacity(n);
-            for (i, values) in assignments.into_iter().enumerate() {
-                match with(&values) {
-                    Ok(config) => points.push(Point { values, config }),
-                    Err(err) => {
-                        // Blame one swept value if it fails on its own.
-                        let culprit = values
-                            .iter()
-                            .find(|kv| with(std::slice::from_ref(*kv)).is_err());
-                        let at = match culprit {
-                            Some((k, v)) => format!("sweep value `{k}` = {}", sweep::show(v)),
-                            None => format!(
-                                "sweep point {} of {n} ({})",
-                                i + 1,
-                                sweep::describe(&values)
-                            ),
-                        };
-                        return Err(match err {
-                            Error::Config {
-                                source_name,
-                                message,
-                            } => Error::config(format!("{source_name}, {at}"), message),
-                            other => other,
-                        });
-                    }
-                }
+            let results: Vec<Result<ExperimentConfig>> =
+                assignments.iter().map(|values| with(values)).collect();
+            if let Some(i) = results.iter().position(Result::is_err) {
+                let values = &assignments[i];
+                let works_elsewhere = |kv: &(String, toml::Value)| {
+                    assignments
+                        .iter()
+                        .zip(&results)
+                        .any(|(other, r)| r.is_ok() && other.contains(kv))
+                };
+                // Blame one swept value if it fails on its own and at every point.
+                let culprit = values
+                    .iter()
+                    .find(|kv| !works_elsewhere(kv) && with(std::slice::from_ref(*kv)).is_err());
+                let at = match culprit {
+                    Some((k, v)) => format!("sweep value `{k}` = {}", sweep::show(v)),
+                    None => format!(
+                        "sweep point {} of {n} ({}); if these values do not go together, drop the combination with `exclude = [{{ … }}]` in [sweep]",
+                        i + 1,
+                        sweep::describe(values)
+                    ),
+                };
+                let err = results.into_iter().nth(i).and_then(Result::err);
+                return Err(match err {
+                    Some(Error::Config {
+                        source_name,
+                        message,
+                    }) => Error::config(format!("{source_name}, {at}"), message),
+                    Some(other) => other,
+                    None => unreachable!("position found an error"),
+                });
             }
-            points
+            assignments
+                .into_iter()
+                .zip(results)
+                .map(|(values, r)| Point {
+                    values,
+                    config: r.expect("no point failed"),
+                })
+                .collect()
         }
     };
     let seeds = match &points[0].config.experiment.seeds {

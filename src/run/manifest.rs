@@ -45,6 +45,20 @@ pub struct Manifest<'a> {
 pub fn write(dir: &Path, m: &Manifest) -> Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::io(dir, "cannot create the output folder", e))?;
+    // Temporary files of a process killed while writing here. A write takes
+    // milliseconds: one older than a minute is not another live process's.
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let stale = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() > 60));
+            if name.starts_with('.') && name.contains(".tmp-") && stale {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     let mut text = String::new();
     for o in m.overrides {
         text.push_str(&format!("# --set {o}\n"));

@@ -263,9 +263,9 @@ fn print_dry_run(
         println!("sweep: {} point(s)", resolved.len());
         for (i, (p, c)) in experiment.points.iter().zip(resolved).enumerate() {
             println!(
-                "  {} {}: {}",
-                point_id(c),
+                "  {:>3}. {}  {}",
                 i + 1,
+                point_id(c),
                 config::sweep::describe(&p.values)
             );
         }
