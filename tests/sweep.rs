@@ -272,3 +272,22 @@ fn an_interrupted_sweep_resumes_and_ends_as_an_uninterrupted_one() {
         );
     }
 }
+
+#[test]
+fn set_replaces_a_sweep_list_and_dry_run_lists_every_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = sweep_args(tmp.path(), 1);
+    args.extend([
+        "--set".into(),
+        "sweep.weighting.strategy=[\"fixed\", \"gradnorm\"]".into(),
+        "--dry-run".into(),
+    ]);
+    let o = mtl_run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("sweep: 2 point(s)"), "{out}");
+    assert!(out.contains("weighting.strategy = \"gradnorm\""), "{out}");
+    // 2 points × 2 seeds, and 3 baselines × 2 seeds shared by both points.
+    assert!(out.contains("runs: 10 (0 finished, 10 to train)"), "{out}");
+    assert!(!tmp.path().join("digits8x8").exists());
+}

@@ -293,6 +293,19 @@ fn apply(figment: Figment, key: &str, value: toml::Value) -> Result<Figment, Str
     let mut current: toml::Value = figment
         .extract::<toml::Value>()
         .unwrap_or(toml::Value::Table(Default::default()));
+    if let (["sweep", _, ..], Some(root)) = (&parts[..], current.as_table_mut()) {
+        // A sweep key is one dotted name, written quoted or as nested tables:
+        // replace either form, so `--set 'sweep.train.epochs=[1, 2]'` changes the list.
+        let swept = key["sweep.".len()..].to_string();
+        let table = root
+            .entry("sweep")
+            .or_insert_with(|| toml::Value::Table(Default::default()))
+            .as_table_mut()
+            .ok_or("`sweep` is not a table")?;
+        remove_nested(table, &parts[1..]);
+        table.insert(swept, value);
+        return Ok(Figment::from(Serialized::defaults(current)));
+    }
     if value.is_table() {
         // A table replaces the table there whole (figment would merge the two),
         // so `--set 'weighting={strategy="fixed"}'` drops the other strategy's keys.
@@ -316,6 +329,21 @@ fn apply(figment: Figment, key: &str, value: toml::Value) -> Result<Figment, Str
         }
     }
     Ok(figment.merge(Serialized::default(key, value)))
+}
+
+/// Removes the value at `path` inside nested tables, if there is one.
+fn remove_nested(table: &mut toml::Table, path: &[&str]) {
+    match path {
+        [] => {}
+        [last] => {
+            table.remove(*last);
+        }
+        [head, rest @ ..] => {
+            if let Some(toml::Value::Table(t)) = table.get_mut(*head) {
+                remove_nested(t, rest);
+            }
+        }
+    }
 }
 
 /// Sets `path` inside `node`; list elements are found by index or by `name`.
