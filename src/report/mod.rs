@@ -149,16 +149,7 @@ pub fn write(s: &Summary) -> Result<()> {
     );
     table_header(&mut md, &head);
     for (i, p) in s.points.iter().enumerate() {
-        let mut row = vec![format!(
-            "`{}`{}",
-            p.id,
-            if s.points.len() > 1 && best_dm == Some(i) {
-                " ★"
-            } else {
-                ""
-            }
-        )];
-        row.extend(p.values.iter().cloned());
+        let mut row = point_cells(s, i, best_dm);
         row.push(p.delta_m.len().to_string());
         row.push(mean_std(&p.delta_m_values(), true));
         row.push(mean_std(
@@ -227,16 +218,7 @@ pub fn write(s: &Summary) -> Result<()> {
         let mut groups = Vec::new();
         for (i, p) in s.points.iter().enumerate() {
             let Some(st) = p.headline(task) else { continue };
-            let mut row = vec![format!(
-                "`{}`{}",
-                p.id,
-                if s.points.len() > 1 && best_task == Some(i) {
-                    " ★"
-                } else {
-                    ""
-                }
-            )];
-            row.extend(p.values.iter().cloned());
+            let mut row = point_cells(s, i, best_task);
             row.extend([
                 mean_std(&st.mtl_values(), false),
                 mean_std(&st.stl_values(), false),
@@ -267,12 +249,7 @@ pub fn write(s: &Summary) -> Result<()> {
         let mut series = Vec::new();
         let mut baselines_drawn: Vec<Vec<String>> = Vec::new();
         for (i, p) in s.points.iter().enumerate() {
-            let mtl: Vec<&Path> = p
-                .folders
-                .iter()
-                .filter(|(m, _, _)| m == "mtl")
-                .map(|(_, _, f)| f.as_path())
-                .collect();
+            let mtl: Vec<&Path> = p.folders_of("mtl");
             let keep = |r: &BTreeMap<String, String>| {
                 r.get("split").is_some_and(|v| v == "validation")
                     && r.get("task").is_some_and(|v| v == task)
@@ -283,12 +260,7 @@ pub fn write(s: &Summary) -> Result<()> {
                 dashed: false,
                 colour: svg::colour(i),
             });
-            let stl: Vec<&Path> = p
-                .folders
-                .iter()
-                .filter(|(m, _, _)| *m == format!("stl:{task}"))
-                .map(|(_, _, f)| f.as_path())
-                .collect();
+            let stl: Vec<&Path> = p.folders_of(&format!("stl:{task}"));
             let key: Vec<String> = stl.iter().map(|f| f.display().to_string()).collect();
             if !stl.is_empty() && !baselines_drawn.contains(&key) {
                 let name = if baselines_drawn.is_empty() {
@@ -323,12 +295,7 @@ pub fn write(s: &Summary) -> Result<()> {
         "\n## Task weights over training\n\nThe weight of each task's loss at every logged step (`weights.csv`), mean over seeds.\n"
     );
     for p in &s.points {
-        let mtl: Vec<&Path> = p
-            .folders
-            .iter()
-            .filter(|(m, _, _)| m == "mtl")
-            .map(|(_, _, f)| f.as_path())
-            .collect();
+        let mtl: Vec<&Path> = p.folders_of("mtl");
         let mut series = Vec::new();
         for (k, t) in p.tasks.iter().enumerate() {
             let keep = |r: &BTreeMap<String, String>| r.get("task").is_some_and(|v| *v == t.task);
@@ -361,10 +328,9 @@ pub fn write(s: &Summary) -> Result<()> {
     );
     for p in &s.points {
         let resolved = p
-            .folders
+            .folders_of("mtl")
             .iter()
-            .filter(|(m, _, _)| m == "mtl")
-            .find_map(|(_, _, f)| std::fs::read_to_string(f.join("resolved.toml")).ok());
+            .find_map(|f| std::fs::read_to_string(f.join("resolved.toml")).ok());
         if let Some(text) = resolved {
             let _ = writeln!(
                 md,
@@ -438,6 +404,20 @@ fn best(values: impl Iterator<Item = Option<f64>>, direction: Direction) -> Opti
         }
     }
     best.map(|(i, _)| i)
+}
+
+/// The leading cells of a point's row: its id (★ if it is the best of
+/// several) and its swept values.
+fn point_cells(s: &Summary, i: usize, best: Option<usize>) -> Vec<String> {
+    let p = &s.points[i];
+    let star = if s.points.len() > 1 && best == Some(i) {
+        " ★"
+    } else {
+        ""
+    };
+    let mut row = vec![format!("`{}`{star}", p.id)];
+    row.extend(p.values.iter().cloned());
+    row
 }
 
 fn table_header(md: &mut String, cells: &[String]) {

@@ -91,6 +91,15 @@ impl PointSummary {
     pub fn delta_m_values(&self) -> Vec<f64> {
         values(&self.delta_m)
     }
+    /// The run folders of `model` (`mtl` or `stl:<task>`), one per seed.
+    pub fn folders_of(&self, model: &str) -> Vec<&Path> {
+        self.folders
+            .iter()
+            .filter(|(m, _, _)| m == model)
+            .map(|(_, _, f)| f.as_path())
+            .collect()
+    }
+
     /// The stats of `task`'s headline metric.
     pub fn headline(&self, task: &str) -> Option<&Stats> {
         let t = self.tasks.iter().find(|t| t.task == task)?;
