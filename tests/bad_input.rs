@@ -507,3 +507,19 @@ fn seeds_listed_twice_or_none() {
     let err = fails_with(&replaced("seed = 0", "seeds = []"), &[]);
     assert_has(&err, &["key `experiment.seeds`", "empty"]);
 }
+
+#[test]
+fn report_of_a_folder_that_is_not_an_experiment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_mtl-run"))
+        .args(["report", &tmp.path().display().to_string()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert_has(
+        &err,
+        &[&tmp.path().display().to_string(), "no points.csv here"],
+    );
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
