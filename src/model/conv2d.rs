@@ -34,25 +34,13 @@ pub fn conv2d<T: Tape<f32, Cpu>>(
     let batch = x.shape().0;
     let (k_len, hw_out) = (g.patch_len(), g.h_out * g.w_out);
     let dev = x.device().clone();
-    let xs = host_copy(&x);
-    let ws = host_copy(weight);
-    let bs = host_copy(bias);
-
-    let mut cols = vec![0f32; batch * k_len * hw_out];
-    let mut out = vec![0f32; batch * g.c_out * hw_out];
-    let in_len = g.c_in * g.h * g.w;
-    out.par_chunks_mut(g.c_out * hw_out)
-        .zip(cols.par_chunks_mut(k_len * hw_out))
-        .enumerate()
-        .for_each(|(b, (o, c))| {
-            im2col(&xs[b * in_len..(b + 1) * in_len], c, &g);
-            for (row, &bias) in o.chunks_mut(hw_out).zip(&bs) {
-                row.fill(bias);
-            }
-            // o[c_out, hw] += W[c_out, K] · cols[K, hw]
-            gemm_rowmajor(g.c_out, hw_out, k_len, o, true, &ws, false, c, false);
-        });
-
+    let (out, cols) = forward_values(
+        &host_copy(&x),
+        &host_copy(weight),
+        &host_copy(bias),
+        batch,
+        &g,
+    );
     let y = dev.tensor_from_vec(out, (batch, g.c_out, g.h_out, g.w_out));
     if T::OWNS_TAPE {
         let (y_id, w_id, b_id) = (y.clone(), weight.clone(), bias.clone());
@@ -85,17 +73,7 @@ pub fn conv2d<T: Tape<f32, Cpu>>(
             }
             if input_grad {
                 let ws = host_copy(&w_id);
-                let gx = grad_slice(grads, &x)?;
-                gx.par_chunks_mut(in_len)
-                    .zip(gy.par_chunks(g.c_out * hw_out))
-                    .for_each(|(gxb, gyb)| {
-                        // dcols[K, hw] = Wᵀ[K, c_out] · gy[c_out, hw]
-                        let mut dcols = vec![0f32; k_len * hw_out];
-                        gemm_rowmajor(
-                            k_len, hw_out, g.c_out, &mut dcols, false, &ws, true, gyb, false,
-                        );
-                        col2im_add(&dcols, gxb, &g);
-                    });
+                input_gradient_add(&ws, &gy, grad_slice(grads, &x)?, &g);
             }
             Ok(())
         });
@@ -103,33 +81,95 @@ pub fn conv2d<T: Tape<f32, Cpu>>(
     y.put_tape(tape)
 }
 
-/// `∂/∂W` of `Σ y ⊙ gy` for inputs `x` (whole batch), for several output
-/// gradients `gys` at once: each image is unfolded once and shared by all.
-pub fn weight_gradients(
-    x: &[f32],
-    gys: &[Vec<f32>],
+/// The output `[batch, c_out, h_out·w_out]` of the convolution of `xs`
+/// (whole batch) and each image's unfolded columns `[batch, K, h_out·w_out]`.
+pub(crate) fn forward_values(
+    xs: &[f32],
+    ws: &[f32],
+    bs: &[f32],
     batch: usize,
     g: &ConvGeometry,
-) -> Vec<Vec<f32>> {
+) -> (Vec<f32>, Vec<f32>) {
     let (k_len, hw_out, in_len) = (g.patch_len(), g.h_out * g.w_out, g.c_in * g.h * g.w);
-    let w_len = g.c_out * k_len;
-    let partials: Vec<Vec<f32>> = (0..batch)
-        .collect::<Vec<_>>()
-        .par_chunks(CHUNK)
-        .map(|images| {
-            let mut gw = vec![0f32; gys.len() * w_len];
-            let mut cols = vec![0f32; k_len * hw_out];
-            for &b in images {
-                im2col(&x[b * in_len..(b + 1) * in_len], &mut cols, g);
-                for (gy, out) in gys.iter().zip(gw.chunks_mut(w_len)) {
-                    let gyb = &gy[b * g.c_out * hw_out..(b + 1) * g.c_out * hw_out];
-                    gemm_rowmajor(g.c_out, k_len, hw_out, out, true, gyb, false, &cols, true);
+    let mut cols = vec![0f32; batch * k_len * hw_out];
+    let mut out = vec![0f32; batch * g.c_out * hw_out];
+    out.par_chunks_mut(g.c_out * hw_out)
+        .zip(cols.par_chunks_mut(k_len * hw_out))
+        .enumerate()
+        .for_each(|(b, (o, c))| {
+            im2col(&xs[b * in_len..(b + 1) * in_len], c, g);
+            for (row, &bias) in o.chunks_mut(hw_out).zip(bs) {
+                row.fill(bias);
+            }
+            // o[c_out, hw] += W[c_out, K] · cols[K, hw]
+            gemm_rowmajor(g.c_out, hw_out, k_len, o, true, ws, false, c, false);
+        });
+    (out, cols)
+}
+
+/// Adds the input gradient for the output gradient `gy` (whole batch) onto `gx`.
+pub(crate) fn input_gradient_add(ws: &[f32], gy: &[f32], gx: &mut [f32], g: &ConvGeometry) {
+    let (k_len, hw_out, in_len) = (g.patch_len(), g.h_out * g.w_out, g.c_in * g.h * g.w);
+    gx.par_chunks_mut(in_len)
+        .zip(gy.par_chunks(g.c_out * hw_out))
+        .for_each(|(gxb, gyb)| {
+            // dcols[K, hw] = Wᵀ[K, c_out] · gy[c_out, hw]
+            let mut dcols = vec![0f32; k_len * hw_out];
+            gemm_rowmajor(
+                k_len, hw_out, g.c_out, &mut dcols, false, ws, true, gyb, false,
+            );
+            col2im_add(&dcols, gxb, g);
+        });
+}
+
+/// The bias gradient for the output gradient `gy` (whole batch): its sum per channel.
+pub(crate) fn bias_gradient(gy: &[f32], g: &ConvGeometry) -> Vec<f32> {
+    let hw_out = g.h_out * g.w_out;
+    let mut gb = vec![0f32; g.c_out];
+    for image in gy.chunks(g.c_out * hw_out) {
+        for (acc, row) in gb.iter_mut().zip(image.chunks(hw_out)) {
+            *acc += row.iter().sum::<f32>();
+        }
+    }
+    gb
+}
+
+/// `∂/∂W` of `Σ y ⊙ gy` for each of the output gradients `gys` at once, from
+/// the unfolded columns `cols` of the forward pass: per image, the tasks'
+/// output gradients are stacked into one `[T·c_out, hw]` block and multiplied
+/// by the image's columns in one product.
+pub fn weight_gradients(cols: &[f32], gys: &[Vec<f32>], g: &ConvGeometry) -> Vec<Vec<f32>> {
+    let (k_len, hw_out) = (g.patch_len(), g.h_out * g.w_out);
+    let (w_len, block) = (g.c_out * k_len, g.c_out * hw_out);
+    let tasks = gys.len();
+    let partials: Vec<Vec<f32>> = cols
+        .par_chunks(CHUNK * k_len * hw_out)
+        .enumerate()
+        .map(|(chunk, cc)| {
+            let mut gw = vec![0f32; tasks * w_len];
+            let mut stacked = vec![0f32; tasks * block];
+            for (i, cb) in cc.chunks(k_len * hw_out).enumerate() {
+                let b = chunk * CHUNK + i;
+                for (gy, s) in gys.iter().zip(stacked.chunks_mut(block)) {
+                    s.copy_from_slice(&gy[b * block..(b + 1) * block]);
                 }
+                // gW[T·c_out, K] += gy[T·c_out, hw] · cols[K, hw]ᵀ
+                gemm_rowmajor(
+                    tasks * g.c_out,
+                    k_len,
+                    hw_out,
+                    &mut gw,
+                    true,
+                    &stacked,
+                    false,
+                    cb,
+                    true,
+                );
             }
             gw
         })
         .collect();
-    let mut gw = vec![0f32; gys.len() * w_len];
+    let mut gw = vec![0f32; tasks * w_len];
     for p in &partials {
         gw.iter_mut().zip(p).for_each(|(a, b)| *a += b);
     }

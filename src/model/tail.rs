@@ -25,11 +25,15 @@ pub struct TailPass {
 }
 
 impl TailPass {
-    /// Runs `layers` on `input` (whole batch, row-major) and keeps what the
-    /// backward passes need. `None` if a layer is random (dropout with p > 0)
-    /// or has parameters.
-    pub fn record(layers: &[ResolvedLayer], input: &[f32], batch: usize) -> Option<TailPass> {
-        let mut x = input.to_vec();
+    /// Runs `layers` on `input` (whole batch, row-major): their output, and
+    /// what the backward passes need. `None` if a layer is random (dropout
+    /// with p > 0) or has parameters.
+    pub fn record(
+        layers: &[ResolvedLayer],
+        input: Vec<f32>,
+        batch: usize,
+    ) -> Option<(Vec<f32>, TailPass)> {
+        let mut x = input;
         let mut saved = Vec::with_capacity(layers.len());
         for layer in layers {
             match layer {
@@ -56,7 +60,7 @@ impl TailPass {
                 _ => return None,
             }
         }
-        Some(TailPass { saved })
+        Some((x, TailPass { saved }))
     }
 
     /// The gradient at the tail's input, given the gradient at its output.
