@@ -111,7 +111,8 @@ fn add_into(acc: &mut [f32], v: &[f32]) {
 pub struct Cut {
     index: usize,
     batch: usize,
-    /// Linear: the layer's input `[batch, in]`; conv2d: each image's unfolded columns.
+    /// Linear: the layer's input `[batch, in]`; conv2d: each image's
+    /// unfolded rows (`conv2d::forward_rows`).
     saved: Vec<f32>,
     tail: tail::TailPass,
 }
@@ -313,7 +314,7 @@ impl Network {
                 bias,
                 layer: ResolvedLayer::Conv2d { geometry },
                 ..
-            } => conv2d::forward_values(
+            } => conv2d::forward_rows(
                 &input,
                 &host_copy(weight),
                 &host_copy(bias),
@@ -334,13 +335,17 @@ impl Network {
         ))
     }
 
-    /// The gradients of the weight matrix of the cut layer, one per output
-    /// gradient in `output_grads` (each `[batch, …]` row-major).
-    pub fn cut_weight_gradients(&self, cut: &Cut, output_grads: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    /// The gradients of the weight matrix of the cut layer, one per gradient
+    /// at the representation in `rep_grads` (each `[batch, features]`): a
+    /// direct backward pass per gradient through the layers after the cut
+    /// layer, then products with the layer's saved input.
+    pub fn cut_weight_gradients(&self, cut: &Cut, rep_grads: &[Vec<f32>]) -> Vec<Vec<f32>> {
+        let tail_backward =
+            || -> Vec<Vec<f32>> { rep_grads.par_iter().map(|g| cut.tail.backward(g)).collect() };
         match &self.layers[cut.index] {
             Layer::Linear { weight, .. } => {
                 let (n_in, n_out) = *weight.shape();
-                output_grads
+                tail_backward()
                     .par_iter()
                     .map(|delta| {
                         // ∇W[in, out] = inputᵀ[in, batch] · δ[batch, out]
@@ -355,7 +360,17 @@ impl Network {
             Layer::Conv2d {
                 layer: ResolvedLayer::Conv2d { geometry },
                 ..
-            } => conv2d::weight_gradients(&cut.saved, output_grads, geometry),
+            } => match cut.tail.pooled_support() {
+                // Max-pooling after the convolution: only each window's maximum has a gradient.
+                Some(support) => {
+                    let pooled: Vec<Vec<f32>> = rep_grads
+                        .par_iter()
+                        .map(|g| cut.tail.backward_to_pooling(g))
+                        .collect();
+                    conv2d::pooled_weight_gradients(&cut.saved, &pooled, &support, geometry)
+                }
+                None => conv2d::weight_gradients(&cut.saved, &tail_backward(), geometry),
+            },
             _ => unreachable!("only linear and conv2d layers have weights"),
         }
     }

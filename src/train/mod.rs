@@ -19,7 +19,6 @@ use crate::plan::{ModelPlan, ShapeTable};
 use crate::tasks::{batch_targets, metrics::evaluate_outputs, task_loss};
 use crate::weighting::{self, GradientNorms, WeightingStrategy};
 use dfdx::prelude::*;
-use rayon::prelude::*;
 
 /// Which part of the data a history row describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -512,17 +511,13 @@ fn step_gradients(
 }
 
 /// `∇_W (w_i L_i)` for the weights `W` of the cut layer, from each task's
-/// `∂(w_i L_i)/∂z`: a direct backward pass per task through the
-/// parameter-free layers after the cut layer gives the gradient at its
-/// output, then products with the layer's saved input give the weight
-/// gradients of all tasks.
+/// `∂(w_i L_i)/∂z` ([`Network::cut_weight_gradients`]).
 fn last_layer_weight_gradients(
     network: &Network,
     cut: &Cut,
     rep_grads: &[Vec<f32>],
 ) -> Vec<Vec<f32>> {
-    let deltas: Vec<Vec<f32>> = rep_grads.par_iter().map(|g| cut.tail_backward(g)).collect();
-    network.cut_weight_gradients(cut, &deltas)
+    network.cut_weight_gradients(cut, rep_grads)
 }
 
 /// Running sums over an epoch's steps, for the `train` rows of the history.
@@ -774,6 +769,37 @@ mod tests {
                     LayerConfig::Flatten {},
                 ],
             ),
+            // strided conv, tanh after: no pooling, dense weight gradients
+            (
+                image.clone(),
+                vec![
+                    conv(3),
+                    LayerConfig::Relu {},
+                    LayerConfig::Conv2d {
+                        out_channels: 4,
+                        kernel: 3,
+                        stride: 2,
+                        padding: Padding::Pixels(1),
+                    },
+                    LayerConfig::Tanh {},
+                    LayerConfig::Flatten {},
+                ],
+            ),
+            // overlapping pooling windows straight after the conv
+            (
+                image.clone(),
+                vec![
+                    conv(3),
+                    LayerConfig::Relu {},
+                    conv(4),
+                    LayerConfig::Maxpool2d {
+                        size: 3,
+                        stride: Some(1),
+                    },
+                    LayerConfig::Relu {},
+                    LayerConfig::Flatten {},
+                ],
+            ),
             // conv as the only (first) layer with weights
             (
                 image.clone(),
@@ -822,8 +848,11 @@ mod tests {
             task("a", TaskKind::Classification, Some(3)),
             task("b", TaskKind::Binary, None),
             task("c", TaskKind::Classification, Some(4)),
+            task("d", TaskKind::Binary, None),
+            task("e", TaskKind::Classification, Some(2)),
         ];
-        let weights = vec![0.7f32, 1.9, 0.4];
+        // Five tasks: one block of four and a remainder in the pooled kernel.
+        let weights = vec![0.7f32, 1.9, 0.4, 1.1, 0.9];
         let batch = 6; // more than one CHUNK of images
         for (input, layers) in trunks {
             let shapes = resolve(&input, &layers, &tasks).unwrap();
