@@ -19,6 +19,7 @@ use crate::plan::{ModelPlan, ShapeTable};
 use crate::tasks::{batch_targets, metrics::evaluate_outputs, task_loss};
 use crate::weighting::{self, GradientNorms, WeightingStrategy};
 use dfdx::prelude::*;
+use rayon::prelude::*;
 
 /// Which part of the data a history row describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,11 +327,21 @@ struct StepOut {
     norms: Option<Vec<f64>>,
 }
 
+/// The Euclidean norm, summed in f64 over eight interleaved partial sums (a
+/// fixed order, and no chain of dependent additions).
 fn norm(v: &[f32]) -> f64 {
-    v.iter()
-        .map(|&x| f64::from(x) * f64::from(x))
-        .sum::<f64>()
-        .sqrt()
+    let mut acc = [0f64; 8];
+    let chunks = v.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a += f64::from(x) * f64::from(x);
+        }
+    }
+    for (a, &x) in acc.iter_mut().zip(rest) {
+        *a += f64::from(x) * f64::from(x);
+    }
+    acc.iter().sum::<f64>().sqrt()
 }
 
 /// One optimisation step: the gradients of [`step_gradients`], then one
@@ -466,7 +477,7 @@ fn step_gradients(
     // Unweighted norms: the gradients carry each task's weight w_i > 0.
     let unweighted = |grads: &[Vec<f32>]| -> Vec<f64> {
         grads
-            .iter()
+            .par_iter()
             .zip(&weights)
             .map(|(g, &w)| norm(g) / f64::from(w))
             .collect()
