@@ -346,6 +346,16 @@ fn norm(v: &[f32]) -> f64 {
 
 /// One optimisation step: the gradients of [`step_gradients`], then one
 /// update of every parameter.
+///
+/// The trunk runs forward and backward once; each head's weighted loss is
+/// taken back to the representation `z`, and the sum of those gradients is
+/// sent back through the trunk. A strategy that wants the norms
+/// `‖∇_W w_i L_i‖` at the last shared layer's weights `W` (GradNorm's
+/// default) gets them exactly, from a step cut before that layer: the layer
+/// and the parameter-free layers after it run once without a tape, each task
+/// adds a direct backward pass through those layers and its share of the
+/// weight-gradient products, and `W`'s gradient is the sum of the tasks', so
+/// nothing is computed twice (see [`step_gradients`]).
 fn train_step(
     network: &mut Network,
     optimizer: &mut Optimizer,
@@ -404,8 +414,11 @@ struct StepGradients {
 /// layers after it run once on plain values ([`Network::forward_cut`]). Per
 /// task, a direct backward pass through those layers gives `∂(w_i L_i)/∂h`
 /// at the layer's output `h`, and the weight gradients of all tasks come
-/// from products with the layer's saved input (for a convolution, one
-/// product per image with the tasks' gradients stacked). Their sum is `W`'s
+/// from products with the layer's saved input. For a convolution followed
+/// by max-pooling (with or without a ReLU between) only each window's
+/// maximum has a gradient, and only those positions are read; for other
+/// convolutions the tasks' gradients are stacked into one product per
+/// image. The strategy gets `G_i / w_i`. The sum of the `G_i` is `W`'s
 /// gradient; one more tail pass and one input-gradient product carry the
 /// combined gradient to `a`, and from there the tape takes it through the
 /// layers before. No gradient is computed twice, and every parameter gets
@@ -864,7 +877,7 @@ mod tests {
         ];
         // Five tasks: one block of four and a remainder in the pooled kernel.
         let weights = vec![0.7f32, 1.9, 0.4, 1.1, 0.9];
-        let batch = 6; // more than one CHUNK of images
+        let batch = 9; // more than two CHUNKs of images
         for (input, layers) in trunks {
             let shapes = resolve(&input, &layers, &tasks).unwrap();
             let dev = Backend::default();
@@ -914,6 +927,22 @@ mod tests {
             };
             let plain = step(weights.clone(), GradientNorms::None);
             let cut = step(weights.clone(), GradientNorms::LastSharedLayer);
+            // Bit for bit the same on one thread and on three.
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let again = pool.install(|| step(weights.clone(), GradientNorms::LastSharedLayer));
+                assert_eq!(again.norms, cut.norms, "{threads} threads");
+                for id in &ids {
+                    assert_eq!(
+                        id.grad(&again.trunk),
+                        id.grad(&cut.trunk),
+                        "{threads} threads"
+                    );
+                }
+            }
             assert!(plain.norms.is_none());
             for (i, id) in ids.iter().enumerate() {
                 close(
