@@ -12,6 +12,7 @@
 //! (row-major, the same order as PyTorch's `[c_out, c_in, k, k]`), bias `[c_out]`.
 
 use crate::model::grad_slice;
+use crate::model::tail::PooledSupport;
 use crate::plan::ConvGeometry;
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -34,25 +35,13 @@ pub fn conv2d<T: Tape<f32, Cpu>>(
     let batch = x.shape().0;
     let (k_len, hw_out) = (g.patch_len(), g.h_out * g.w_out);
     let dev = x.device().clone();
-    let xs = host_copy(&x);
-    let ws = host_copy(weight);
-    let bs = host_copy(bias);
-
-    let mut cols = vec![0f32; batch * k_len * hw_out];
-    let mut out = vec![0f32; batch * g.c_out * hw_out];
-    let in_len = g.c_in * g.h * g.w;
-    out.par_chunks_mut(g.c_out * hw_out)
-        .zip(cols.par_chunks_mut(k_len * hw_out))
-        .enumerate()
-        .for_each(|(b, (o, c))| {
-            im2col(&xs[b * in_len..(b + 1) * in_len], c, &g);
-            for (row, &bias) in o.chunks_mut(hw_out).zip(&bs) {
-                row.fill(bias);
-            }
-            // o[c_out, hw] += W[c_out, K] · cols[K, hw]
-            gemm_rowmajor(g.c_out, hw_out, k_len, o, true, &ws, false, c, false);
-        });
-
+    let (out, cols) = forward_values(
+        &host_copy(&x),
+        &host_copy(weight),
+        &host_copy(bias),
+        batch,
+        &g,
+    );
     let y = dev.tensor_from_vec(out, (batch, g.c_out, g.h_out, g.w_out));
     if T::OWNS_TAPE {
         let (y_id, w_id, b_id) = (y.clone(), weight.clone(), bias.clone());
@@ -85,17 +74,7 @@ pub fn conv2d<T: Tape<f32, Cpu>>(
             }
             if input_grad {
                 let ws = host_copy(&w_id);
-                let gx = grad_slice(grads, &x)?;
-                gx.par_chunks_mut(in_len)
-                    .zip(gy.par_chunks(g.c_out * hw_out))
-                    .for_each(|(gxb, gyb)| {
-                        // dcols[K, hw] = Wᵀ[K, c_out] · gy[c_out, hw]
-                        let mut dcols = vec![0f32; k_len * hw_out];
-                        gemm_rowmajor(
-                            k_len, hw_out, g.c_out, &mut dcols, false, &ws, true, gyb, false,
-                        );
-                        col2im_add(&dcols, gxb, &g);
-                    });
+                input_gradient_add(&ws, &gy, grad_slice(grads, &x)?, &g);
             }
             Ok(())
         });
@@ -103,37 +82,370 @@ pub fn conv2d<T: Tape<f32, Cpu>>(
     y.put_tape(tape)
 }
 
-/// `∂/∂W` of `Σ y ⊙ gy` for inputs `x` (whole batch), for several output
-/// gradients `gys` at once: each image is unfolded once and shared by all.
-pub fn weight_gradients(
-    x: &[f32],
-    gys: &[Vec<f32>],
+/// The output `[batch, c_out, h_out·w_out]` of the convolution of `xs`
+/// (whole batch) and each image's unfolded columns `[batch, K, h_out·w_out]`.
+pub(crate) fn forward_values(
+    xs: &[f32],
+    ws: &[f32],
+    bs: &[f32],
     batch: usize,
     g: &ConvGeometry,
-) -> Vec<Vec<f32>> {
+) -> (Vec<f32>, Vec<f32>) {
     let (k_len, hw_out, in_len) = (g.patch_len(), g.h_out * g.w_out, g.c_in * g.h * g.w);
+    let mut cols = vec![0f32; batch * k_len * hw_out];
+    let mut out = vec![0f32; batch * g.c_out * hw_out];
+    out.par_chunks_mut(g.c_out * hw_out)
+        .zip(cols.par_chunks_mut(k_len * hw_out))
+        .enumerate()
+        .for_each(|(b, (o, c))| {
+            im2col(&xs[b * in_len..(b + 1) * in_len], c, g);
+            for (row, &bias) in o.chunks_mut(hw_out).zip(bs) {
+                row.fill(bias);
+            }
+            // o[c_out, hw] += W[c_out, K] · cols[K, hw]
+            gemm_rowmajor(g.c_out, hw_out, k_len, o, true, ws, false, c, false);
+        });
+    (out, cols)
+}
+
+/// Adds the input gradient for the output gradient `gy` (whole batch) onto `gx`.
+pub(crate) fn input_gradient_add(ws: &[f32], gy: &[f32], gx: &mut [f32], g: &ConvGeometry) {
+    let (k_len, hw_out, in_len) = (g.patch_len(), g.h_out * g.w_out, g.c_in * g.h * g.w);
+    gx.par_chunks_mut(in_len)
+        .zip(gy.par_chunks(g.c_out * hw_out))
+        .for_each(|(gxb, gyb)| {
+            // dcols[K, hw] = Wᵀ[K, c_out] · gy[c_out, hw]
+            let mut dcols = vec![0f32; k_len * hw_out];
+            gemm_rowmajor(
+                k_len, hw_out, g.c_out, &mut dcols, false, ws, true, gyb, false,
+            );
+            col2im_add(&dcols, gxb, g);
+        });
+}
+
+/// The bias gradient for the output gradient `gy` (whole batch): its sum per channel.
+pub(crate) fn bias_gradient(gy: &[f32], g: &ConvGeometry) -> Vec<f32> {
+    let hw_out = g.h_out * g.w_out;
+    let mut gb = vec![0f32; g.c_out];
+    for image in gy.chunks(g.c_out * hw_out) {
+        for (acc, row) in gb.iter_mut().zip(image.chunks(hw_out)) {
+            *acc += row.iter().sum::<f32>();
+        }
+    }
+    gb
+}
+
+/// Like [`forward_values`], but each image unfolded the other way round,
+/// one row per output position: `rows[batch, h_out·w_out, K]`. A position's
+/// patch is then contiguous, which the weight gradients of
+/// [`pooled_weight_gradients`] read one position at a time.
+pub(crate) fn forward_rows(
+    xs: &[f32],
+    ws: &[f32],
+    bs: &[f32],
+    batch: usize,
+    g: &ConvGeometry,
+) -> (Vec<f32>, Vec<f32>) {
+    let (k_len, hw_out, in_len) = (g.patch_len(), g.h_out * g.w_out, g.c_in * g.h * g.w);
+    let mut rows = vec![0f32; batch * hw_out * k_len];
+    let mut out = vec![0f32; batch * g.c_out * hw_out];
+    out.par_chunks_mut(g.c_out * hw_out)
+        .zip(rows.par_chunks_mut(hw_out * k_len))
+        .enumerate()
+        .for_each(|(b, (o, r))| {
+            im2col_rows(&xs[b * in_len..(b + 1) * in_len], r, g);
+            for (row, &bias) in o.chunks_mut(hw_out).zip(bs) {
+                row.fill(bias);
+            }
+            // o[c_out, hw] += W[c_out, K] · rows[hw, K]ᵀ
+            gemm_rowmajor(g.c_out, hw_out, k_len, o, true, ws, false, r, true);
+        });
+    (out, rows)
+}
+
+/// `∂/∂W` of `Σ y ⊙ gy` for each of the output gradients `gys` at once, from
+/// the unfolded rows of [`forward_rows`]: per image, the output gradients
+/// are stacked into one `[T·c_out, hw]` block and multiplied by the image's
+/// rows in one product.
+pub fn weight_gradients(rows: &[f32], gys: &[Vec<f32>], g: &ConvGeometry) -> Vec<Vec<f32>> {
+    let (k_len, hw_out) = (g.patch_len(), g.h_out * g.w_out);
+    let (w_len, block) = (g.c_out * k_len, g.c_out * hw_out);
+    let tasks = gys.len();
+    let partials: Vec<Vec<f32>> = rows
+        .par_chunks(CHUNK * hw_out * k_len)
+        .enumerate()
+        .map(|(chunk, rc)| {
+            let mut gw = vec![0f32; tasks * w_len];
+            let mut stacked = vec![0f32; tasks * block];
+            for (i, rb) in rc.chunks(hw_out * k_len).enumerate() {
+                let b = chunk * CHUNK + i;
+                for (gy, s) in gys.iter().zip(stacked.chunks_mut(block)) {
+                    s.copy_from_slice(&gy[b * block..(b + 1) * block]);
+                }
+                // gW[T·c_out, K] += gy[T·c_out, hw] · rows[hw, K]
+                gemm_rowmajor(
+                    tasks * g.c_out,
+                    k_len,
+                    hw_out,
+                    &mut gw,
+                    true,
+                    &stacked,
+                    false,
+                    rb,
+                    false,
+                );
+            }
+            gw
+        })
+        .collect();
+    sum_partials(partials, tasks, w_len)
+}
+
+/// The partial sums of the image chunks, added in order, split per task.
+fn sum_partials(partials: Vec<Vec<f32>>, tasks: usize, w_len: usize) -> Vec<Vec<f32>> {
+    let mut partials = partials.into_iter();
+    let mut gw = partials.next().unwrap_or_else(|| vec![0f32; tasks * w_len]);
+    for p in partials {
+        gw.iter_mut().zip(&p).for_each(|(a, b)| *a += b);
+    }
+    gw.chunks(w_len).map(<[f32]>::to_vec).collect()
+}
+
+/// Like [`weight_gradients`], for output gradients that are zero except at
+/// the maximum of each window of a max-pooling after the convolution (and
+/// where a ReLU between them passed it): `pooled[t]` is task `t`'s gradient
+/// at the pooling's output `[batch, c_out, q]`, and the output gradient is
+/// that value at its window's maximum. Only those positions are read: with
+/// 2×2 windows, a quarter of the products of the dense version.
+pub fn pooled_weight_gradients(
+    rows: &[f32],
+    pooled: &[Vec<f32>],
+    support: &PooledSupport,
+    g: &ConvGeometry,
+) -> Vec<Vec<f32>> {
+    let (k_len, hw_out) = (g.patch_len(), g.h_out * g.w_out);
+    let p = support.geometry;
+    assert_eq!((p.c, p.h, p.w), (g.c_out, g.h_out, g.w_out));
+    let q_len = p.h_out * p.w_out;
     let w_len = g.c_out * k_len;
-    let partials: Vec<Vec<f32>> = (0..batch)
-        .collect::<Vec<_>>()
-        .par_chunks(CHUNK)
-        .map(|images| {
-            let mut gw = vec![0f32; gys.len() * w_len];
-            let mut cols = vec![0f32; k_len * hw_out];
-            for &b in images {
-                im2col(&x[b * in_len..(b + 1) * in_len], &mut cols, g);
-                for (gy, out) in gys.iter().zip(gw.chunks_mut(w_len)) {
-                    let gyb = &gy[b * g.c_out * hw_out..(b + 1) * g.c_out * hw_out];
-                    gemm_rowmajor(g.c_out, k_len, hw_out, out, true, gyb, false, &cols, true);
+    let tasks = pooled.len();
+    let partials: Vec<Vec<f32>> = rows
+        .par_chunks(CHUNK * hw_out * k_len)
+        .enumerate()
+        .map(|(chunk, rc)| {
+            let mut gw = vec![0f32; tasks * w_len];
+            let mut positions = Vec::with_capacity(q_len);
+            let mut coefs = Vec::with_capacity(q_len * tasks);
+            for (i, rb) in rc.chunks(hw_out * k_len).enumerate() {
+                let b = chunk * CHUNK + i;
+                for c in 0..g.c_out {
+                    let plane = b * g.c_out + c;
+                    positions.clear();
+                    coefs.clear();
+                    for q in plane * q_len..(plane + 1) * q_len {
+                        let at = support.argmax[q] as usize;
+                        if support.mask.is_some_and(|m| !m[plane * hw_out + at]) {
+                            continue;
+                        }
+                        positions.push(at);
+                        coefs.extend(pooled.iter().map(|v| v[q]));
+                    }
+                    // gW_t[c, :] += Σ_j coefs[j, t] · rows[positions[j], :]
+                    accumulate_rows(&mut gw, c * k_len, w_len, rb, k_len, &positions, &coefs);
                 }
             }
             gw
         })
         .collect();
-    let mut gw = vec![0f32; gys.len() * w_len];
-    for p in &partials {
-        gw.iter_mut().zip(p).for_each(|(a, b)| *a += b);
+    sum_partials(partials, tasks, w_len)
+}
+
+/// Tasks per pass of [`accumulate_rows`], and columns per block: the
+/// accumulators of one block (4 × 16 floats) stay in registers.
+const TASK_BLOCK: usize = 4;
+const LANES: usize = 16;
+
+/// For every task `t` (`coefs` holds `T` per position):
+/// `out[t·w_len + offset ..][..k_len] += Σ_j coefs[j·T + t] · rows[positions[j]·k_len ..][..k_len]`.
+fn accumulate_rows(
+    out: &mut [f32],
+    offset: usize,
+    w_len: usize,
+    rows: &[f32],
+    k_len: usize,
+    positions: &[usize],
+    coefs: &[f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has the features this function is compiled for.
+        unsafe { accumulate_rows_fma(out, offset, w_len, rows, k_len, positions, coefs) };
+        return;
     }
-    gw.chunks(w_len).map(<[f32]>::to_vec).collect()
+    accumulate_rows_with(
+        out,
+        offset,
+        w_len,
+        rows,
+        k_len,
+        positions,
+        coefs,
+        |c, r, a| a + c * r,
+    );
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn accumulate_rows_fma(
+    out: &mut [f32],
+    offset: usize,
+    w_len: usize,
+    rows: &[f32],
+    k_len: usize,
+    positions: &[usize],
+    coefs: &[f32],
+) {
+    accumulate_rows_with(
+        out,
+        offset,
+        w_len,
+        rows,
+        k_len,
+        positions,
+        coefs,
+        f32::mul_add,
+    );
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn accumulate_rows_with(
+    out: &mut [f32],
+    offset: usize,
+    w_len: usize,
+    rows: &[f32],
+    k_len: usize,
+    positions: &[usize],
+    coefs: &[f32],
+    fma: impl Fn(f32, f32, f32) -> f32 + Copy,
+) {
+    if positions.is_empty() {
+        return;
+    }
+    let tasks = coefs.len() / positions.len();
+    // Column blocks outside, tasks inside: the block's rows stay in L1 for every task.
+    for k0 in (0..k_len).step_by(LANES) {
+        let block = Block {
+            rows,
+            k_len,
+            k0,
+            positions,
+            coefs,
+            tasks,
+        };
+        let mut t0 = 0;
+        while t0 < tasks {
+            let o = |tt: usize| (t0 + tt) * w_len + offset + k0;
+            if k_len - k0 < LANES {
+                for tt in 0..TASK_BLOCK.min(tasks - t0) {
+                    block.narrow(t0 + tt, &mut out[o(tt)..o(tt) + k_len - k0], fma);
+                }
+            } else {
+                match tasks - t0 {
+                    1 => block.full::<1>(t0, out, o(0), w_len, fma),
+                    2 => block.full::<2>(t0, out, o(0), w_len, fma),
+                    3 => block.full::<3>(t0, out, o(0), w_len, fma),
+                    _ => block.full::<TASK_BLOCK>(t0, out, o(0), w_len, fma),
+                }
+            }
+            t0 += TASK_BLOCK;
+        }
+    }
+}
+
+/// One block of columns `k0..k0 + LANES` of [`accumulate_rows`].
+struct Block<'a> {
+    rows: &'a [f32],
+    k_len: usize,
+    k0: usize,
+    positions: &'a [usize],
+    coefs: &'a [f32],
+    tasks: usize,
+}
+
+impl Block<'_> {
+    /// Tasks `t0..t0 + TB`, a full block of `LANES` columns, the
+    /// accumulators in registers; task `t0 + tt` adds onto `out[at + tt·w_len ..]`.
+    #[inline(always)]
+    fn full<const TB: usize>(
+        &self,
+        t0: usize,
+        out: &mut [f32],
+        at: usize,
+        w_len: usize,
+        fma: impl Fn(f32, f32, f32) -> f32 + Copy,
+    ) {
+        let mut acc = [[0f32; LANES]; TB];
+        for (j, &p) in self.positions.iter().enumerate() {
+            let r: &[f32; LANES] = self.rows[p * self.k_len + self.k0..][..LANES]
+                .try_into()
+                .unwrap();
+            let cf: &[f32; TB] = self.coefs[j * self.tasks + t0..][..TB].try_into().unwrap();
+            for (a, &c) in acc.iter_mut().zip(cf) {
+                for (a, &r) in a.iter_mut().zip(r) {
+                    *a = fma(c, r, *a);
+                }
+            }
+        }
+        for (tt, a) in acc.iter().enumerate() {
+            let o = &mut out[at + tt * w_len..][..LANES];
+            o.iter_mut().zip(a).for_each(|(o, a)| *o += a);
+        }
+    }
+
+    /// Task `t`, the last columns (fewer than `LANES`).
+    #[inline(always)]
+    fn narrow(&self, t: usize, out: &mut [f32], fma: impl Fn(f32, f32, f32) -> f32 + Copy) {
+        let mut acc = [0f32; LANES];
+        for (j, &p) in self.positions.iter().enumerate() {
+            let r = &self.rows[p * self.k_len + self.k0..][..out.len()];
+            let c = self.coefs[j * self.tasks + t];
+            for (a, &r) in acc.iter_mut().zip(r) {
+                *a = fma(c, r, *a);
+            }
+        }
+        out.iter_mut().zip(&acc).for_each(|(o, a)| *o += a);
+    }
+}
+
+/// Unfolds one image `[c_in, h, w]` into one row per output position:
+/// `rows[oy·w_out + ox][(ci·k + ky)·k + kx]`.
+fn im2col_rows(x: &[f32], rows: &mut [f32], g: &ConvGeometry) {
+    let (k, k_len) = (g.kernel, g.patch_len());
+    for oy in 0..g.h_out {
+        let y0 = (oy * g.stride) as isize - g.pad as isize;
+        for ox in 0..g.w_out {
+            let x0 = (ox * g.stride) as isize - g.pad as isize;
+            // The kernel columns kx whose input column x0 + kx lies inside the image.
+            let lo = (-x0).clamp(0, k as isize) as usize;
+            let hi = (g.w as isize - x0).clamp(lo as isize, k as isize) as usize;
+            let dst = &mut rows[(oy * g.w_out + ox) * k_len..][..k_len];
+            for (ci, patch) in dst.chunks_mut(k * k).enumerate() {
+                for (ky, line) in patch.chunks_mut(k).enumerate() {
+                    let iy = y0 + ky as isize;
+                    if iy < 0 || iy >= g.h as isize || lo >= hi {
+                        line.fill(0.0);
+                        continue;
+                    }
+                    let src = (ci * g.h + iy as usize) * g.w;
+                    let first = (x0 + lo as isize) as usize;
+                    line[..lo].fill(0.0);
+                    line[hi..].fill(0.0);
+                    line[lo..hi].copy_from_slice(&x[src + first..src + first + hi - lo]);
+                }
+            }
+        }
+    }
 }
 
 /// Unfolds one image `[c_in, h, w]` into `cols[(ci·k + ky)·k + kx][oy·w_out + ox]`.

@@ -9,7 +9,9 @@ pub mod tail;
 
 use crate::data::SplitMix64;
 use crate::plan::{ResolvedLayer, ShapeTable};
+use conv2d::host_copy;
 use dfdx::prelude::*;
+use rayon::prelude::*;
 
 /// The device models run on. CUDA is a later step (issue #7).
 pub type Backend = Cpu;
@@ -97,6 +99,28 @@ impl Activation<NoneTape> {
             Activation::Image(x) => conv2d::host_copy(&grads.get(x)),
             Activation::Flat(x) => conv2d::host_copy(&grads.get(x)),
         }
+    }
+}
+
+fn add_into(acc: &mut [f32], v: &[f32]) {
+    acc.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+}
+
+/// GradNorm's cut at the last shared layer ([`Network::forward_cut`]): that
+/// layer and the parameter-free layers after it, run once on plain values.
+pub struct Cut {
+    index: usize,
+    batch: usize,
+    /// Linear: the layer's input `[batch, in]`; conv2d: each image's
+    /// unfolded rows (`conv2d::forward_rows`).
+    saved: Vec<f32>,
+    tail: tail::TailPass,
+}
+
+impl Cut {
+    /// The gradient at the cut layer's output, given the gradient at the representation.
+    pub fn tail_backward(&self, dz: &[f32]) -> Vec<f32> {
+        self.tail.backward(dz)
     }
 }
 
@@ -231,25 +255,6 @@ impl Network {
         }
     }
 
-    /// Records a forward pass of the parameter-free layers `layers` on `input`
-    /// (whole batch) for direct backward passes; `None` if one of them is
-    /// random or has parameters.
-    pub fn record_tail(
-        &self,
-        layers: std::ops::Range<usize>,
-        input: &[f32],
-        batch: usize,
-    ) -> Option<tail::TailPass> {
-        let resolved: Option<Vec<ResolvedLayer>> = self.layers[layers]
-            .iter()
-            .map(|l| match l {
-                Layer::Other(r) => Some(r.clone()),
-                _ => None,
-            })
-            .collect();
-        tail::TailPass::record(&resolved?, input, batch)
-    }
-
     /// Index of the last trunk layer with parameters (GradNorm's "last shared layer").
     pub fn last_shared_layer(&self) -> Option<usize> {
         self.layers
@@ -268,25 +273,85 @@ impl Network {
             .any(|l| matches!(l, Layer::Other(ResolvedLayer::Dropout { p }) if *p > 0.0))
     }
 
-    /// The gradients of the weight matrix of layer `index`, one per output
-    /// gradient in `output_grads`, given that layer's input values (all row-major, whole batch).
-    pub fn weight_gradients(
+    /// Runs trunk layer `index` (linear or conv2d) and every layer after it
+    /// on `input`, that layer's input (whole batch, row-major), without a
+    /// tape: the representation `[batch, features]`, and what the backward
+    /// passes of [`Cut`] need. `None` if a layer after `index` is random or
+    /// has parameters.
+    pub fn forward_cut(
         &self,
         index: usize,
-        input: &[f32],
-        output_grads: &[Vec<f32>],
+        input: Vec<f32>,
         batch: usize,
-    ) -> Vec<Vec<f32>> {
-        match &self.layers[index] {
+    ) -> Option<(Vec<f32>, Cut)> {
+        let tail: Option<Vec<ResolvedLayer>> = self.layers[index + 1..]
+            .iter()
+            .map(|l| match l {
+                Layer::Other(r) => Some(r.clone()),
+                _ => None,
+            })
+            .collect();
+        let (output, saved) = match &self.layers[index] {
+            Layer::Linear { weight, bias } => {
+                let (n_in, n_out) = *weight.shape();
+                // h[batch, out] = input[batch, in] · W[in, out] + b
+                let mut h = host_copy(bias).repeat(batch);
+                conv2d::gemm_rowmajor(
+                    batch,
+                    n_out,
+                    n_in,
+                    &mut h,
+                    true,
+                    &input,
+                    false,
+                    &host_copy(weight),
+                    false,
+                );
+                (h, input)
+            }
+            Layer::Conv2d {
+                weight,
+                bias,
+                layer: ResolvedLayer::Conv2d { geometry },
+                ..
+            } => conv2d::forward_rows(
+                &input,
+                &host_copy(weight),
+                &host_copy(bias),
+                batch,
+                geometry,
+            ),
+            _ => unreachable!("only linear and conv2d layers have weights"),
+        };
+        let (z, tail) = tail::TailPass::record(&tail?, output, batch)?;
+        Some((
+            z,
+            Cut {
+                index,
+                batch,
+                saved,
+                tail,
+            },
+        ))
+    }
+
+    /// The gradients of the weight matrix of the cut layer, one per gradient
+    /// at the representation in `rep_grads` (each `[batch, features]`): a
+    /// direct backward pass per gradient through the layers after the cut
+    /// layer, then products with the layer's saved input.
+    pub fn cut_weight_gradients(&self, cut: &Cut, rep_grads: &[Vec<f32>]) -> Vec<Vec<f32>> {
+        let tail_backward =
+            || -> Vec<Vec<f32>> { rep_grads.par_iter().map(|g| cut.tail.backward(g)).collect() };
+        match &self.layers[cut.index] {
             Layer::Linear { weight, .. } => {
                 let (n_in, n_out) = *weight.shape();
-                output_grads
-                    .iter()
+                tail_backward()
+                    .par_iter()
                     .map(|delta| {
                         // ∇W[in, out] = inputᵀ[in, batch] · δ[batch, out]
                         let mut g = vec![0f32; n_in * n_out];
                         conv2d::gemm_rowmajor(
-                            n_in, n_out, batch, &mut g, false, input, true, delta, false,
+                            n_in, n_out, cut.batch, &mut g, false, &cut.saved, true, delta, false,
                         );
                         g
                     })
@@ -295,8 +360,83 @@ impl Network {
             Layer::Conv2d {
                 layer: ResolvedLayer::Conv2d { geometry },
                 ..
-            } => conv2d::weight_gradients(input, output_grads, batch, geometry),
+            } => match cut.tail.pooled_support() {
+                // Max-pooling after the convolution: only each window's maximum has a gradient.
+                Some(support) => {
+                    let pooled: Vec<Vec<f32>> = rep_grads
+                        .par_iter()
+                        .map(|g| cut.tail.backward_to_pooling(g))
+                        .collect();
+                    conv2d::pooled_weight_gradients(&cut.saved, &pooled, &support, geometry)
+                }
+                None => conv2d::weight_gradients(&cut.saved, &tail_backward(), geometry),
+            },
             _ => unreachable!("only linear and conv2d layers have weights"),
+        }
+    }
+
+    /// The backward pass through the cut layer for the output gradient `dh`
+    /// (whole batch), its weight gradient aside: the bias gradient, and the
+    /// gradient at the layer's input (`None` for the first layer, whose
+    /// input is data).
+    pub fn cut_backward(&self, cut: &Cut, dh: &[f32]) -> (Vec<f32>, Option<Vec<f32>>) {
+        let input_grad = cut.index > 0;
+        match &self.layers[cut.index] {
+            Layer::Linear { weight, .. } => {
+                let (n_in, n_out) = *weight.shape();
+                let mut gb = vec![0f32; n_out];
+                for row in dh.chunks(n_out) {
+                    add_into(&mut gb, row);
+                }
+                let da = input_grad.then(|| {
+                    // da[batch, in] = dh[batch, out] · Wᵀ[out, in]
+                    let mut da = vec![0f32; cut.batch * n_in];
+                    conv2d::gemm_rowmajor(
+                        cut.batch,
+                        n_in,
+                        n_out,
+                        &mut da,
+                        false,
+                        dh,
+                        false,
+                        &host_copy(weight),
+                        true,
+                    );
+                    da
+                });
+                (gb, da)
+            }
+            Layer::Conv2d {
+                weight,
+                layer: ResolvedLayer::Conv2d { geometry: g },
+                ..
+            } => {
+                let da = input_grad.then(|| {
+                    let mut da = vec![0f32; cut.batch * g.c_in * g.h * g.w];
+                    conv2d::input_gradient_add(&host_copy(weight), dh, &mut da, g);
+                    da
+                });
+                (conv2d::bias_gradient(dh, g), da)
+            }
+            _ => unreachable!("only linear and conv2d layers have weights"),
+        }
+    }
+
+    /// Adds the cut layer's weight and bias gradients to `grads`.
+    pub fn add_cut_gradients(
+        &self,
+        cut: &Cut,
+        grads: &mut Gradients<f32, Backend>,
+        weight_grad: &[f32],
+        bias_grad: &[f32],
+    ) -> Result<(), CpuError> {
+        match &self.layers[cut.index] {
+            Layer::Linear { weight, bias } | Layer::Conv2d { weight, bias, .. } => {
+                add_into(grad_slice(grads, weight)?, weight_grad);
+                add_into(grad_slice(grads, bias)?, bias_grad);
+                Ok(())
+            }
+            Layer::Other(_) => unreachable!("only linear and conv2d layers have weights"),
         }
     }
 

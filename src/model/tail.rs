@@ -25,11 +25,15 @@ pub struct TailPass {
 }
 
 impl TailPass {
-    /// Runs `layers` on `input` (whole batch, row-major) and keeps what the
-    /// backward passes need. `None` if a layer is random (dropout with p > 0)
-    /// or has parameters.
-    pub fn record(layers: &[ResolvedLayer], input: &[f32], batch: usize) -> Option<TailPass> {
-        let mut x = input.to_vec();
+    /// Runs `layers` on `input` (whole batch, row-major): their output, and
+    /// what the backward passes need. `None` if a layer is random (dropout
+    /// with p > 0) or has parameters.
+    pub fn record(
+        layers: &[ResolvedLayer],
+        input: Vec<f32>,
+        batch: usize,
+    ) -> Option<(Vec<f32>, TailPass)> {
+        let mut x = input;
         let mut saved = Vec::with_capacity(layers.len());
         for layer in layers {
             match layer {
@@ -56,13 +60,50 @@ impl TailPass {
                 _ => return None,
             }
         }
-        Some(TailPass { saved })
+        Some((x, TailPass { saved }))
     }
 
     /// The gradient at the tail's input, given the gradient at its output.
     pub fn backward(&self, grad: &[f32]) -> Vec<f32> {
+        self.backward_layers(grad, 0)
+    }
+
+    /// When the tail starts with max-pooling, directly or after a ReLU, the
+    /// gradient at its input is zero except at each pooling window's
+    /// maximum: where those maxima are, and whether the ReLU let them pass.
+    pub fn pooled_support(&self) -> Option<PooledSupport<'_>> {
+        match self.saved.as_slice() {
+            [Saved::Argmax(argmax, _, geometry), ..] => Some(PooledSupport {
+                argmax,
+                geometry,
+                mask: None,
+            }),
+            [Saved::Mask(mask), Saved::Argmax(argmax, _, geometry), ..] => Some(PooledSupport {
+                argmax,
+                geometry,
+                mask: Some(mask),
+            }),
+            _ => None,
+        }
+    }
+
+    /// With a [`Self::pooled_support`]: the gradient at the pooling's output,
+    /// given the gradient at the tail's output. The gradient at the tail's
+    /// input is this value at each window's maximum (where the ReLU passed
+    /// it), and zero elsewhere.
+    pub fn backward_to_pooling(&self, grad: &[f32]) -> Vec<f32> {
+        let pool = self
+            .saved
+            .iter()
+            .position(|s| matches!(s, Saved::Argmax(..)))
+            .expect("a tail with a pooled support");
+        self.backward_layers(grad, pool + 1)
+    }
+
+    /// The gradient at the input of layer `first` of the tail.
+    fn backward_layers(&self, grad: &[f32], first: usize) -> Vec<f32> {
         let mut g = grad.to_vec();
-        for s in self.saved.iter().rev() {
+        for s in self.saved[first..].iter().rev() {
             match s {
                 Saved::Mask(m) => g.iter_mut().zip(m).for_each(|(v, &on)| {
                     if !on {
@@ -81,4 +122,15 @@ impl TailPass {
         }
         g
     }
+}
+
+/// Where the gradient at a tail's input can be nonzero (see
+/// [`TailPass::pooled_support`]).
+pub struct PooledSupport<'a> {
+    /// Per pooling output `[batch·c, h_out·w_out]`: the index of its window's
+    /// maximum inside its input plane.
+    pub argmax: &'a [u32],
+    pub geometry: &'a PoolGeometry,
+    /// Per pooling input `[batch·c, h·w]`: whether a ReLU before the pooling passed it.
+    pub mask: Option<&'a [bool]>,
 }

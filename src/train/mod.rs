@@ -10,15 +10,16 @@ pub use evaluate::evaluate;
 pub use optimizer::Optimizer;
 pub use progress::ProgressMode;
 
-use crate::config::{ExperimentConfig, MetricName, Selection, TaskConfig};
+use crate::config::{ExperimentConfig, MetricName, Selection, TaskConfig, TaskKind};
 use crate::data::{Part, PreparedData, SplitMix64};
 use crate::error::Error;
 use crate::model::conv2d::host_copy;
-use crate::model::{Activation, Backend, Network};
+use crate::model::{Activation, Backend, Cut, Matrix, Network};
 use crate::plan::{ModelPlan, ShapeTable};
 use crate::tasks::{batch_targets, metrics::evaluate_outputs, task_loss};
 use crate::weighting::{self, GradientNorms, WeightingStrategy};
 use dfdx::prelude::*;
+use rayon::prelude::*;
 
 /// Which part of the data a history row describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,22 +327,35 @@ struct StepOut {
     norms: Option<Vec<f64>>,
 }
 
+/// The Euclidean norm, summed in f64 over eight interleaved partial sums (a
+/// fixed order, and no chain of dependent additions).
 fn norm(v: &[f32]) -> f64 {
-    v.iter()
-        .map(|&x| f64::from(x) * f64::from(x))
-        .sum::<f64>()
-        .sqrt()
+    let mut acc = [0f64; 8];
+    let chunks = v.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a += f64::from(x) * f64::from(x);
+        }
+    }
+    for (a, &x) in acc.iter_mut().zip(rest) {
+        *a += f64::from(x) * f64::from(x);
+    }
+    acc.iter().sum::<f64>().sqrt()
 }
 
-/// One optimisation step. The trunk runs forward and backward once; each
-/// head's weighted loss is taken back to the representation `z`, and the sum
-/// of those gradients is sent back through the trunk.
+/// One optimisation step: the gradients of [`step_gradients`], then one
+/// update of every parameter.
 ///
-/// When the strategy wants `‖∇_W L_i‖` at the last shared layer `W`, the
-/// trunk is also cut at that layer's output `h`: the parameter-free layers
-/// after it are replayed once per task from `h` to turn `∂L_i/∂z` into
-/// `∂L_i/∂h`, and `∇_W L_i` is one product with the layer's input. The
-/// layers before `W` still run forward and backward once.
+/// The trunk runs forward and backward once; each head's weighted loss is
+/// taken back to the representation `z`, and the sum of those gradients is
+/// sent back through the trunk. A strategy that wants the norms
+/// `‖∇_W w_i L_i‖` at the last shared layer's weights `W` (GradNorm's
+/// default) gets them exactly, from a step cut before that layer: the layer
+/// and the parameter-free layers after it run once without a tape, each task
+/// adds a direct backward pass through those layers and its share of the
+/// weight-gradient products, and `W`'s gradient is the sum of the tasks', so
+/// nothing is computed twice (see [`step_gradients`]).
 fn train_step(
     network: &mut Network,
     optimizer: &mut Optimizer,
@@ -352,120 +366,182 @@ fn train_step(
     rows: &[usize],
 ) -> Result<StepOut, (String, f32)> {
     let dev = network.device().clone();
-    let x = traced(input_batch(&dev, &data.train, &data.sample_shape, rows));
+    let x = input_batch(&dev, &data.train, &data.sample_shape, rows);
+    let targets = tasks
+        .iter()
+        .enumerate()
+        .map(|(k, task)| {
+            let t = &data.train.targets[plan.tasks[k]];
+            (
+                task.kind,
+                batch_targets(&dev, task.kind, task.head_size(), t, rows),
+            )
+        })
+        .collect();
+    let mut step = step_gradients(network, strategy, x, targets)
+        .map_err(|(k, value)| (tasks[k].name.clone(), value))?;
+    optimizer
+        .step(network, &mut step.trunk, &mut step.heads)
+        .expect("CPU tensors allocate infallibly");
+    Ok(StepOut {
+        losses: step.losses,
+        weights: step.weights,
+        outputs: step.outputs,
+        rows: rows.to_vec(),
+        norms: step.norms,
+    })
+}
+
+/// The gradients of one step, before the update.
+struct StepGradients {
+    trunk: Gradients<f32, Backend>,
+    /// Per head, its own parameters' gradients.
+    heads: Vec<Gradients<f32, Backend>>,
+    losses: Vec<f32>,
+    weights: Vec<f32>,
+    outputs: Vec<Vec<f32>>,
+    norms: Option<Vec<f64>>,
+}
+
+/// The gradients of `Σ w_i L_i` for the batch `x` with, per task, its kind
+/// and targets; `Err((task, loss))` for the first non-finite loss. Each
+/// head's weighted loss is taken back to the representation `z`, and the
+/// sum of those gradients is sent back through the trunk once.
+///
+/// When the strategy wants `G_i = ‖∇_W w_i L_i‖` at the weights `W` of the
+/// last shared layer, the trunk is cut at that layer's input `a`: the layers
+/// before it run on the tape, and the layer itself with the parameter-free
+/// layers after it run once on plain values ([`Network::forward_cut`]). Per
+/// task, a direct backward pass through those layers gives `∂(w_i L_i)/∂h`
+/// at the layer's output `h`, and the weight gradients of all tasks come
+/// from products with the layer's saved input. For a convolution followed
+/// by max-pooling (with or without a ReLU between) only each window's
+/// maximum has a gradient, and only those positions are read; for other
+/// convolutions the tasks' gradients are stacked into one product per
+/// image. The strategy gets `G_i / w_i`. The sum of the `G_i` is `W`'s
+/// gradient; one more tail pass and one input-gradient product carry the
+/// combined gradient to `a`, and from there the tape takes it through the
+/// layers before. No gradient is computed twice, and every parameter gets
+/// the gradient the plain path gives it.
+fn step_gradients(
+    network: &Network,
+    strategy: &mut dyn WeightingStrategy,
+    x: Activation<NoneTape>,
+    targets: Vec<(TaskKind, Matrix)>,
+) -> Result<StepGradients, (usize, f32)> {
+    let dev = network.device().clone();
+    let batch = match &x {
+        Activation::Image(x) => x.shape().0,
+        Activation::Flat(x) => x.shape().0,
+    };
+    let x = traced(x);
     let wants = strategy.gradient_norms();
     let depth = network.depth();
-    // Cut at the last shared layer's output `h` only when its weight gradients are needed.
+    // Cut before the last shared layer only when its weight gradients are needed.
     let cut = match wants {
         GradientNorms::LastSharedLayer => network.last_shared_layer(),
         _ => None,
     };
-    let (tail_input, body) = match cut {
+    enum Trunk {
+        Taped(OwnedTape<f32, Backend>),
+        Cut(Activation<NoneTape>, OwnedTape<f32, Backend>, Cut),
+    }
+    let (z, trunk) = match cut {
         Some(last) => {
-            let (a, tape) = network.forward_layers(x, 0..last, true).split_tape();
-            let a_values = a.values();
-            let (h, body_tape) = network
-                .forward_layers(a.put_tape(tape), last..last + 1, true)
-                .split_tape();
-            (h.leaky_trace(), Some((last, a_values, h, body_tape)))
+            let (a, body_tape) = network.forward_layers(x, 0..last, true).split_tape();
+            let (z, cut) = network.forward_cut(last, a.values(), batch).expect(
+                "plan::check_gradnorm_layer rejects random layers after the last shared layer",
+            );
+            let features = z.len() / batch;
+            let z = dev.tensor_from_vec(z, (batch, features));
+            (z, Trunk::Cut(a, body_tape, cut))
         }
-        None => (x, None),
+        None => match network.forward_layers(x, 0..depth, true) {
+            Activation::Flat(z) => {
+                let (z, tape) = z.split_tape();
+                (z, Trunk::Taped(tape))
+            }
+            Activation::Image(_) => unreachable!("plan::shapes checked the trunk ends flat"),
+        },
     };
-    let tail_start = cut.map_or(0, |l| l + 1);
-    let z = match network.forward_layers(tail_input, tail_start..depth, true) {
-        Activation::Flat(z) => z,
-        Activation::Image(_) => unreachable!("plan::shapes checked the trunk ends flat"),
-    };
-    let (z, tail_tape) = z.split_tape();
-    let mut losses = Vec::with_capacity(tasks.len());
-    let mut outputs = Vec::with_capacity(tasks.len());
-    for (k, task) in tasks.iter().enumerate() {
+    let mut losses = Vec::with_capacity(targets.len());
+    let mut outputs = Vec::with_capacity(targets.len());
+    for (k, (kind, target)) in targets.into_iter().enumerate() {
         let out = network.heads[k].forward(z.clone().leaky_traced());
         outputs.push(out.as_vec());
-        let target = batch_targets(
-            &dev,
-            task.kind,
-            task.head_size(),
-            &data.train.targets[plan.tasks[k]],
-            rows,
-        );
-        losses.push(task_loss(task.kind, out, target));
+        losses.push(task_loss(kind, out, target));
     }
     let values: Vec<f32> = losses.iter().map(|l| l.array()).collect();
     if let Some(k) = values.iter().position(|v| !v.is_finite()) {
-        return Err((tasks[k].name.clone(), values[k]));
+        return Err((k, values[k]));
     }
     let weights = strategy.weights(&values);
-    let mut head_grads = Vec::with_capacity(tasks.len());
-    let mut rep_grads: Vec<Vec<f32>> = Vec::with_capacity(tasks.len());
+    let mut head_grads = Vec::with_capacity(losses.len());
+    let mut rep_grads: Vec<Vec<f32>> = Vec::with_capacity(losses.len());
     for (loss, &w) in losses.into_iter().zip(&weights) {
         let grads = (loss * w).backward();
         rep_grads.push(host_copy(&grads.get(&z)));
         head_grads.push(grads);
     }
-    // Unweighted norms: the gradients above carry each task's weight w_i > 0.
-    let norms = match (wants, &body) {
-        (GradientNorms::Representation, _) => Some(
-            rep_grads
-                .iter()
-                .zip(&weights)
-                .map(|(g, &w)| norm(g) / f64::from(w))
-                .collect(),
-        ),
-        (GradientNorms::LastSharedLayer, Some((last, a_values, h, _))) => Some(
-            last_layer_weight_gradients(network, *last, a_values, h, &rep_grads, rows.len())
-                .iter()
-                .zip(&weights)
-                .map(|(g, &w)| norm(g) / f64::from(w))
-                .collect(),
-        ),
-        _ => None,
-    };
     let mut combined = vec![0f32; rep_grads[0].len()];
     for g in &rep_grads {
         combined.iter_mut().zip(g).for_each(|(c, v)| *c += v);
     }
-    let z_taped = Activation::Flat(z).put_tape(tail_tape);
-    let mut trunk_grads = match body {
-        // Through the tail to `h`, then through the layers up to and including W.
-        Some((_, _, h, body_tape)) => {
-            let tail_grads = z_taped.backward_with(combined);
-            let dh = h.grad_in(&tail_grads);
-            h.put_tape(body_tape).backward_with(dh)
-        }
-        None => z_taped.backward_with(combined),
+    // Unweighted norms: the gradients carry each task's weight w_i > 0.
+    let unweighted = |grads: &[Vec<f32>]| -> Vec<f64> {
+        grads
+            .par_iter()
+            .zip(&weights)
+            .map(|(g, &w)| norm(g) / f64::from(w))
+            .collect()
     };
-    optimizer
-        .step(network, &mut trunk_grads, &mut head_grads)
-        .expect("CPU tensors allocate infallibly");
-    Ok(StepOut {
+    let (trunk, norms) = match trunk {
+        Trunk::Taped(tape) => {
+            let norms = (wants == GradientNorms::Representation).then(|| unweighted(&rep_grads));
+            (
+                Activation::Flat(z).put_tape(tape).backward_with(combined),
+                norms,
+            )
+        }
+        Trunk::Cut(a, body_tape, cut) => {
+            let layer_grads = last_layer_weight_gradients(network, &cut, &rep_grads);
+            let norms = unweighted(&layer_grads);
+            // W's gradient is the sum of the tasks' (already weighted) ones.
+            let mut weight_grad = layer_grads[0].clone();
+            for g in &layer_grads[1..] {
+                weight_grad.iter_mut().zip(g).for_each(|(c, v)| *c += v);
+            }
+            // The tail's backward pass is linear: one more pass gives the sum of the tasks'.
+            let dh = cut.tail_backward(&combined);
+            let (bias_grad, da) = network.cut_backward(&cut, &dh);
+            let mut grads = match da {
+                Some(da) => a.put_tape(body_tape).backward_with(da),
+                None => Gradients::leaky(),
+            };
+            network
+                .add_cut_gradients(&cut, &mut grads, &weight_grad, &bias_grad)
+                .expect("CPU tensors allocate infallibly");
+            (grads, Some(norms))
+        }
+    };
+    Ok(StepGradients {
+        trunk,
+        heads: head_grads,
         losses: values,
         weights,
         outputs,
-        rows: rows.to_vec(),
         norms,
     })
 }
 
-/// `∇_W L_i` for the weights `W` of trunk layer `last`, from each task's
-/// `∂L_i/∂z`: the parameter-free layers after `last` carry each gradient back
-/// to its output `h` (one recorded forward pass, a direct backward pass per
-/// task), then one product per task with the layer's input `a`.
+/// `∇_W (w_i L_i)` for the weights `W` of the cut layer, from each task's
+/// `∂(w_i L_i)/∂z` ([`Network::cut_weight_gradients`]).
 fn last_layer_weight_gradients(
     network: &Network,
-    last: usize,
-    a_values: &[f32],
-    h: &Activation<NoneTape>,
+    cut: &Cut,
     rep_grads: &[Vec<f32>],
-    batch: usize,
 ) -> Vec<Vec<f32>> {
-    let tail = last + 1..network.depth();
-    // One recorded forward pass, then a direct backward pass per task.
-    let pass = network
-        .record_tail(tail, &h.values(), batch)
-        .expect("plan::check_gradnorm_layer rejects random layers after the last shared layer");
-    let deltas: Vec<Vec<f32>> = rep_grads.iter().map(|g| pass.backward(g)).collect();
-    network.weight_gradients(last, a_values, &deltas, batch)
+    network.cut_weight_gradients(cut, rep_grads)
 }
 
 /// Running sums over an epoch's steps, for the `train` rows of the history.
@@ -646,26 +722,277 @@ mod tests {
             });
             let direct = host_copy(&grads.get(weights.last().unwrap()));
 
-            // Cut at the last shared layer, as the GradNorm step does.
+            // Cut before the last shared layer, as the GradNorm step does.
             let last = network.last_shared_layer().unwrap();
             let a = network.forward_layers(Activation::Image(x.clone()), 0..last, false);
-            let a_values = a.values();
-            let h = network.forward_layers(a, last..last + 1, false);
-            let z = match network.forward_layers(h.leaky_trace(), last + 1..network.depth(), false)
-            {
-                Activation::Flat(z) => z.split_tape().0,
-                Activation::Image(_) => unreachable!(),
-            };
+            let (z, cut) = network.forward_cut(last, a.values(), batch).unwrap();
+            let features = z.len() / batch;
+            let z = dev.tensor_from_vec(z, (batch, features));
             let g = (network.heads[0].forward(z.leaky_trace()) * r)
                 .sum()
                 .backward();
             let rep_grad = host_copy(&g.get(&z));
-            let via_cut =
-                last_layer_weight_gradients(&network, last, &a_values, &h, &[rep_grad], batch)
-                    .remove(0);
+            let via_cut = last_layer_weight_gradients(&network, &cut, &[rep_grad]).remove(0);
             assert_eq!(direct.len(), via_cut.len());
             for (d, c) in direct.iter().zip(&via_cut) {
                 assert!((d - c).abs() < 1e-5, "{d} vs {c}");
+            }
+        }
+    }
+
+    /// A strategy with given weights that asks for given norms.
+    struct Given(Vec<f32>, GradientNorms);
+
+    impl WeightingStrategy for Given {
+        fn name(&self) -> &'static str {
+            "given"
+        }
+        fn weights(&mut self, _losses: &[f32]) -> Vec<f32> {
+            self.0.clone()
+        }
+        fn gradient_norms(&self) -> GradientNorms {
+            self.1
+        }
+    }
+
+    fn close(got: &[f32], want: &[f32], what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}");
+        let scale = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!((g - w).abs() <= 1e-5 * scale, "{what}[{i}]: {g} vs {w}");
+        }
+    }
+
+    /// The GradNorm step, cut before the last shared layer, gives every
+    /// parameter (the cut layer's weights and bias, the layers before it, the
+    /// heads) the gradient the plain path gives it, and its norms are those of
+    /// each task's own weight gradient there.
+    #[test]
+    fn cut_step_gradients_match_the_plain_step() {
+        let conv = |out_channels| LayerConfig::Conv2d {
+            out_channels,
+            kernel: 3,
+            stride: 1,
+            padding: Padding::Named(PaddingName::Same),
+        };
+        let pool = LayerConfig::Maxpool2d {
+            size: 2,
+            stride: None,
+        };
+        let image = vec![2, 6, 6];
+        let trunks = [
+            // conv last shared layer, with a conv before it; relu, pool, flatten after
+            (
+                image.clone(),
+                vec![
+                    conv(3),
+                    LayerConfig::Relu {},
+                    conv(4),
+                    LayerConfig::Relu {},
+                    pool.clone(),
+                    LayerConfig::Flatten {},
+                ],
+            ),
+            // strided conv, tanh after: no pooling, dense weight gradients
+            (
+                image.clone(),
+                vec![
+                    conv(3),
+                    LayerConfig::Relu {},
+                    LayerConfig::Conv2d {
+                        out_channels: 4,
+                        kernel: 3,
+                        stride: 2,
+                        padding: Padding::Pixels(1),
+                    },
+                    LayerConfig::Tanh {},
+                    LayerConfig::Flatten {},
+                ],
+            ),
+            // overlapping pooling windows straight after the conv
+            (
+                image.clone(),
+                vec![
+                    conv(3),
+                    LayerConfig::Relu {},
+                    conv(4),
+                    LayerConfig::Maxpool2d {
+                        size: 3,
+                        stride: Some(1),
+                    },
+                    LayerConfig::Relu {},
+                    LayerConfig::Flatten {},
+                ],
+            ),
+            // conv as the only (first) layer with weights
+            (
+                image.clone(),
+                vec![
+                    conv(3),
+                    LayerConfig::Relu {},
+                    pool.clone(),
+                    LayerConfig::Flatten {},
+                ],
+            ),
+            // linear last shared layer after a conv body; relu after
+            (
+                image,
+                vec![
+                    conv(3),
+                    LayerConfig::Relu {},
+                    pool,
+                    LayerConfig::Flatten {},
+                    LayerConfig::Linear { out: 5 },
+                    LayerConfig::Relu {},
+                ],
+            ),
+            // an MLP: linear, tanh, linear, sigmoid
+            (
+                vec![7],
+                vec![
+                    LayerConfig::Linear { out: 6 },
+                    LayerConfig::Tanh {},
+                    LayerConfig::Linear { out: 5 },
+                    LayerConfig::Sigmoid {},
+                ],
+            ),
+        ];
+        let task = |name: &str, kind, classes| TaskConfig {
+            name: name.into(),
+            kind,
+            label: "label".into(),
+            outputs: None,
+            classes,
+            map: None,
+            weight: 1.0,
+            metric: None,
+            standardize: true,
+        };
+        let tasks = [
+            task("a", TaskKind::Classification, Some(3)),
+            task("b", TaskKind::Binary, None),
+            task("c", TaskKind::Classification, Some(4)),
+            task("d", TaskKind::Binary, None),
+            task("e", TaskKind::Classification, Some(2)),
+        ];
+        // Five tasks: one block of four and a remainder in the pooled kernel.
+        let weights = vec![0.7f32, 1.9, 0.4, 1.1, 0.9];
+        let batch = 9; // more than two CHUNKs of images
+        for (input, layers) in trunks {
+            let shapes = resolve(&input, &layers, &tasks).unwrap();
+            let dev = Backend::default();
+            let heads: Vec<(&str, usize)> = tasks
+                .iter()
+                .map(|t| (t.name.as_str(), t.head_size()))
+                .collect();
+            let mut network = Network::new(&dev, &shapes, &heads, 5);
+            // Nonzero biases, so that relu masks differ from the initial ones.
+            network.visit_trunk_params(&mut |p| {
+                if let ParamMut::Vector(b) = p {
+                    let n = b.shape().0;
+                    *b = dev.tensor_from_vec(pseudo(n, n as u64), (n,));
+                }
+            });
+            let mut ids: Vec<ParamId> = Vec::new();
+            network.visit_trunk_params(&mut |p| ids.push(ParamId::of(p)));
+            let mut head_ids: Vec<ParamId> = Vec::new();
+            for k in 0..tasks.len() {
+                network.visit_head_params(k, &mut |p| head_ids.push(ParamId::of(p)));
+            }
+            let f: usize = input.iter().product();
+            let xs = pseudo(batch * f, 11);
+            let x = || match *input {
+                [c, h, w] => Activation::Image(dev.tensor_from_vec(xs.clone(), (batch, c, h, w))),
+                _ => Activation::Flat(dev.tensor_from_vec(xs.clone(), (batch, f))),
+            };
+            let targets: Vec<(TaskKind, Matrix)> = tasks
+                .iter()
+                .enumerate()
+                .map(|(k, t)| {
+                    let size = t.head_size();
+                    let mut v = vec![0f32; batch * size];
+                    for b in 0..batch {
+                        match t.kind {
+                            TaskKind::Binary => v[b] = ((b + k) % 2) as f32,
+                            _ => v[b * size + (b * 7 + k) % size] = 1.0,
+                        }
+                    }
+                    (t.kind, dev.tensor_from_vec(v, (batch, size)))
+                })
+                .collect();
+            let step = |w: Vec<f32>, wants| {
+                step_gradients(&network, &mut Given(w, wants), x(), targets.clone())
+                    .ok()
+                    .unwrap()
+            };
+            let plain = step(weights.clone(), GradientNorms::None);
+            let cut = step(weights.clone(), GradientNorms::LastSharedLayer);
+            // Bit for bit the same on one thread and on three.
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let again = pool.install(|| step(weights.clone(), GradientNorms::LastSharedLayer));
+                assert_eq!(again.norms, cut.norms, "{threads} threads");
+                for id in &ids {
+                    assert_eq!(
+                        id.grad(&again.trunk),
+                        id.grad(&cut.trunk),
+                        "{threads} threads"
+                    );
+                }
+            }
+            assert!(plain.norms.is_none());
+            for (i, id) in ids.iter().enumerate() {
+                close(
+                    &id.grad(&cut.trunk),
+                    &id.grad(&plain.trunk),
+                    &format!("trunk param {i}"),
+                );
+            }
+            for (i, id) in head_ids.iter().enumerate() {
+                let k = i / 2;
+                close(
+                    &id.grad(&cut.heads[k]),
+                    &id.grad(&plain.heads[k]),
+                    &format!("head param {i}"),
+                );
+            }
+            // Each norm: that of the task's own weight gradient, over its weight.
+            let norms = cut.norms.unwrap();
+            let w_index = ids.len() - 2;
+            for k in 0..tasks.len() {
+                let mut only = vec![0f32; tasks.len()];
+                only[k] = weights[k];
+                let own = step(only, GradientNorms::None);
+                let want = norm(&ids[w_index].grad(&own.trunk)) / f64::from(weights[k]);
+                assert!(
+                    (norms[k] - want).abs() <= 1e-5 * want,
+                    "task {k}: {} vs {want}",
+                    norms[k]
+                );
+            }
+        }
+    }
+
+    enum ParamId {
+        Matrix(Matrix),
+        Vector(crate::model::Vector),
+    }
+
+    impl ParamId {
+        fn of(p: ParamMut) -> ParamId {
+            match p {
+                ParamMut::Matrix(w) => ParamId::Matrix(w.clone()),
+                ParamMut::Vector(b) => ParamId::Vector(b.clone()),
+            }
+        }
+
+        fn grad(&self, grads: &Gradients<f32, Backend>) -> Vec<f32> {
+            match self {
+                ParamId::Matrix(w) => host_copy(&grads.get(w)),
+                ParamId::Vector(b) => host_copy(&grads.get(b)),
             }
         }
     }
