@@ -39,7 +39,14 @@ fn main() {
     println!("cargo:rustc-env=BUILT_GIT_COMMIT={commit}");
     println!("cargo:rustc-env=BUILT_DFDX_VERSION={dfdx}");
     println!("cargo:rustc-env=BUILT_RUSTC_VERSION={rustc}");
-    for path in [".git/HEAD", ".git/index", "Cargo.lock", "src"] {
+    for path in [
+        ".git/HEAD",
+        ".git/index",
+        ".git/refs",
+        ".git/packed-refs",
+        "Cargo.lock",
+        "src",
+    ] {
         println!("cargo:rerun-if-changed={path}");
     }
 }

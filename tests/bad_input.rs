@@ -523,3 +523,35 @@ fn report_of_a_folder_that_is_not_an_experiment() {
     );
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn an_integer_too_large_for_toml() {
+    // --set reads TOML, whose integers stop at 2^63 − 1: the value is a string there.
+    let err = fails_with(
+        &digits_toml(),
+        &["--set", "train.log_every=9223372036854775808"],
+    );
+    assert_has(&err, &["key `train.log_every`", "expected usize"]);
+    // The environment reads it as a number, which resolved.toml could not hold.
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_mtl-run"))
+        .args(["experiments/digits8x8.toml", "--set"])
+        .arg(format!(
+            "experiment.output_dir=\"{}\"",
+            tmp.path().display()
+        ))
+        .env("MTL_TRAIN__LOG_EVERY", "9223372036854775808")
+        .current_dir(crate_root())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && !err.contains("panicked"), "{err}");
+    assert_has(
+        &err,
+        &[
+            "key `train.log_every`: 9223372036854775808",
+            "at most 9223372036854775807",
+        ],
+    );
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}

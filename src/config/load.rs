@@ -1,5 +1,6 @@
 //! Layering: the TOML file, then `MTL_` environment variables, then `--set`
-//! arguments, each overriding the one before (figment), then validation.
+//! arguments, each overriding the one before (figment), then each point of
+//! the `[sweep]`, then validation.
 
 use super::sweep::{self, Assignment, Sweep};
 use super::ExperimentConfig;
@@ -8,12 +9,6 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use std::path::Path;
 
-/// Reads, layers and validates an experiment file.
-///
-/// `overrides` are `dotted.key=value` strings; the value is read as TOML
-/// (`3`, `1e-3`, `"adam"`, `[1, 2]`) and falls back to a plain string.
-/// A key may pass through a list by index (`trunk.layers.0.out_channels`)
-/// or, for `tasks`, by the task's name (`tasks.digit.weight`).
 /// An experiment file, layered and validated: one config per sweep point.
 #[derive(Debug, Clone)]
 pub struct Experiment {
@@ -121,6 +116,19 @@ pub fn load_experiment(path: &Path, overrides: &[String]) -> Result<Experiment> 
     let extract = |fig: &Figment| -> Result<ExperimentConfig> {
         let config = extract_config(fig, &file, &text, overrides)?;
         super::validate::validate(&config).map_err(|m| Error::config(&source, m))?;
+        // resolved.toml and the point id need the config as TOML, whose
+        // integers are 64-bit signed: catch any larger value here.
+        if toml::to_string(&config).is_err() {
+            let key = fig
+                .extract::<figment::value::Value>()
+                .ok()
+                .and_then(|v| too_large(&v, String::new()))
+                .unwrap_or_else(|| "a key".into());
+            return Err(Error::config(
+                &source,
+                format!("{key}: expected an integer of at most {}", i64::MAX),
+            ));
+        }
         Ok(config)
     };
     let points = match &sweep {
@@ -237,6 +245,28 @@ pub fn load_experiment(path: &Path, overrides: &[String]) -> Result<Experiment> 
         seeds,
         points,
     })
+}
+
+/// The first key whose integer does not fit TOML's 64-bit signed integers.
+fn too_large(v: &figment::value::Value, at: String) -> Option<String> {
+    use figment::value::{Num, Value};
+    let child = |k: &str| {
+        if at.is_empty() {
+            k.to_string()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    match v {
+        Value::Num(_, Num::U64(n)) if *n > i64::MAX as u64 => Some(format!("key `{at}`: {n}")),
+        Value::Num(_, Num::U128(n)) => Some(format!("key `{at}`: {n}")),
+        Value::Dict(_, d) => d.iter().find_map(|(k, v)| too_large(v, child(k))),
+        Value::Array(_, a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| too_large(v, child(&i.to_string()))),
+        _ => None,
+    }
 }
 
 /// Whether two dotted keys name the same value or one holds the other.

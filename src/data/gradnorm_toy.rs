@@ -49,6 +49,7 @@ pub fn generate(
             .map(|(i, c)| (format!("y{i}"), c))
             .collect(),
         len: samples,
+        feature_names: Vec::new(),
     }
 }
 

@@ -26,6 +26,8 @@ pub struct RawData {
     pub inputs: Vec<f32>,
     pub columns: Vec<(String, Vec<f64>)>,
     pub len: usize,
+    /// The CSV columns the inputs come from, in order (empty for other formats).
+    pub feature_names: Vec<String>,
 }
 
 impl RawData {
@@ -210,6 +212,7 @@ fn load_idx_pair(images: &Path, labels: &Path, ikey: &str, lkey: &str) -> Result
             lab.data.iter().map(|&b| f64::from(b)).collect(),
         )],
         len: img.dims[0],
+        feature_names: Vec::new(),
     })
 }
 
@@ -296,6 +299,7 @@ fn load_csv(
             .map(|n| (n.clone(), table.column(table.column_index(n).unwrap())))
             .collect(),
         len: table.rows,
+        feature_names,
     })
 }
 
@@ -488,6 +492,7 @@ mod tests {
             inputs: vec![1.0, 3.0, 100.0],
             columns: vec![],
             len: 3,
+            feature_names: Vec::new(),
         };
         let s = InputScaler::fit(InputScale::Standardize, &raw, &[0, 1]);
         // Training mean 2, population std 1: the held-out 100 maps to 98.

@@ -41,6 +41,7 @@ pub fn generate(samples: usize, features: usize, noise_std: &[f64], seed: u64) -
             .map(|(k, c)| (format!("y{k}"), c))
             .collect(),
         len: samples,
+        feature_names: Vec::new(),
     }
 }
 

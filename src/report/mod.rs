@@ -4,7 +4,7 @@
 
 mod svg;
 
-pub use crate::results::summary::{mean, std};
+pub use crate::results::summary::{mean, sample_std};
 
 use crate::error::{Error, Result};
 use crate::results::summary::{self, mean_std, PointSummary, Summary};
@@ -27,26 +27,11 @@ fn read_table(path: &Path) -> Result<Vec<BTreeMap<String, String>>> {
     if !path.exists() {
         return Ok(Vec::new());
     }
-    let mut reader =
-        csv::Reader::from_path(path).map_err(|e| Error::data(path, format!("cannot read: {e}")))?;
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| Error::data(path, format!("cannot read the header: {e}")))?
-        .iter()
-        .map(String::from)
-        .collect();
-    let mut rows = Vec::new();
-    for r in reader.records() {
-        let r = r.map_err(|e| Error::data(path, format!("malformed CSV: {e}")))?;
-        rows.push(
-            header
-                .iter()
-                .cloned()
-                .zip(r.iter().map(String::from))
-                .collect(),
-        );
-    }
-    Ok(rows)
+    let (header, rows) = summary::read_records(path)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| header.iter().cloned().zip(r).collect())
+        .collect())
 }
 
 fn cell(row: &BTreeMap<String, String>, key: &str) -> Option<f64> {
@@ -83,7 +68,8 @@ fn mean_curve(
     keep: &dyn Fn(&BTreeMap<String, String>) -> bool,
 ) -> Result<Vec<(f64, f64)>> {
     let mut sums: BTreeMap<i64, (f64, usize)> = BTreeMap::new();
-    for folder in folders {
+    // Only finished runs: an unfinished folder may hold part of a history.
+    for folder in folders.iter().filter(|f| f.join("metrics.csv").exists()) {
         for row in read_table(&folder.join(file))?.iter().filter(|r| keep(r)) {
             if let (Some(x), Some(v)) = (cell(row, x), cell(row, value)) {
                 let e = sums.entry(x as i64).or_insert((0.0, 0));
@@ -111,9 +97,11 @@ pub fn write(s: &Summary) -> Result<()> {
         Ok(format!("plots/{name}"))
     };
 
-    let name = dir
-        .file_name()
-        .map_or("experiment".into(), |n| n.to_string_lossy().into_owned());
+    // The folder's own name, however DIR was spelled (`.`, a trailing `/`).
+    let name = std::fs::canonicalize(dir)
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "experiment".into());
     let mut md = String::new();
     let _ = writeln!(md, "# Experiment `{name}`\n");
     let seeds: Vec<u64> = s.points.first().map_or(Vec::new(), |p| p.seeds.clone());
@@ -307,7 +295,7 @@ pub fn write(s: &Summary) -> Result<()> {
             });
         }
         let path = plot(
-            format!("weights-{}.svg", p.id),
+            format!("weights-{}.svg", file_safe(&p.id)),
             svg::line_chart(
                 &format!("task weights: {}", point_label(s, p)),
                 "step",
@@ -375,6 +363,7 @@ pub fn write(s: &Summary) -> Result<()> {
         table_row(&mut md, &[get("key"), get("value")]);
     }
 
+    crate::results::remove_stale_temporaries(&plots);
     // Plots of points no longer in the experiment would mislead: remove them.
     if let Ok(entries) = std::fs::read_dir(&plots) {
         for e in entries.flatten() {

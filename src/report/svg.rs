@@ -241,7 +241,7 @@ pub fn interval_chart(title: &str, y_label: &str, groups: &[Group]) -> String {
     let mut out = String::new();
     open(&mut out, title, "", y_label);
     let spread = |v: &[f64]| -> Vec<f64> {
-        let (Some(m), s) = (super::mean(v), super::std(v)) else {
+        let (Some(m), s) = (super::mean(v), super::sample_std(v)) else {
             return Vec::new();
         };
         let s = s.unwrap_or(0.0);
@@ -273,7 +273,7 @@ pub fn interval_chart(title: &str, y_label: &str, groups: &[Group]) -> String {
         for (k, (v, (_, col))) in [&g.mtl, &g.stl].into_iter().zip(models).enumerate() {
             let x = centre + if k == 0 { -12.0 } else { 12.0 };
             if let Some(m) = super::mean(v) {
-                let s = super::std(v).unwrap_or(0.0);
+                let s = super::sample_std(v).unwrap_or(0.0);
                 let _ = writeln!(
                     out,
                     r#"<line x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{:.1}" stroke="{col}" stroke-width="2"/><line x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="{col}" stroke-width="3"/>"#,

@@ -24,6 +24,25 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     })
 }
 
+/// Removes the temporary files of processes killed while writing in `dir`.
+/// A write takes milliseconds: a temporary file older than a minute does not
+/// belong to a live process (another process may be writing into `dir`).
+pub fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let stale = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() > 60));
+        if name.starts_with('.') && name.contains(".tmp-") && stale {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Rows serialised with the csv crate, then written atomically.
 pub fn write_csv(path: &Path, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());

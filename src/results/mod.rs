@@ -6,7 +6,7 @@ mod atomic;
 pub mod comparison;
 pub mod summary;
 
-pub use atomic::{write_atomic, write_csv};
+pub use atomic::{remove_stale_temporaries, write_atomic, write_csv};
 pub use comparison::{compare, write_comparison, ComparisonRow};
 pub use summary::Summary;
 
@@ -25,7 +25,7 @@ pub fn num(v: Option<f64>) -> String {
     }
 }
 
-const ALL_METRICS: [MetricName; 5] = [
+pub(crate) const ALL_METRICS: [MetricName; 5] = [
     MetricName::Accuracy,
     MetricName::MacroF1,
     MetricName::Rmse,

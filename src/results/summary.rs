@@ -9,7 +9,7 @@
 //! wide `summary.csv` (one row per point). See `docs/results.md`.
 
 use super::comparison::{compare, delta_m, TaskMetrics, Values};
-use super::{num, write_comparison, write_csv};
+use super::{num, write_comparison, write_csv, ALL_METRICS};
 use crate::config::{ExperimentConfig, MetricName};
 use crate::error::{Error, Result};
 use crate::tasks::{metrics_of, Direction};
@@ -65,7 +65,7 @@ pub fn mean(v: &[f64]) -> Option<f64> {
 }
 
 /// Sample standard deviation (n − 1, as pandas); `None` below two values.
-pub fn std(v: &[f64]) -> Option<f64> {
+pub fn sample_std(v: &[f64]) -> Option<f64> {
     let m = mean(v)?;
     (v.len() > 1)
         .then(|| (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64).sqrt())
@@ -109,7 +109,7 @@ impl PointSummary {
     }
 }
 
-fn read_records(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+pub(crate) fn read_records(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     let bad = |m: String| Error::data(path, m);
     let mut reader = csv::Reader::from_path(path).map_err(|e| bad(format!("cannot read: {e}")))?;
     let header = reader
@@ -150,7 +150,9 @@ fn test_values(folder: &Path, model: &str) -> Result<Option<Values>> {
         if row[m] != model || row[s] != "test" || row[k] == "loss" {
             continue;
         }
-        let metric: MetricName = serde_plain_metric(&row[k])
+        let metric = ALL_METRICS
+            .into_iter()
+            .find(|m| m.as_str() == row[k])
             .ok_or_else(|| Error::data(&path, format!("unknown metric `{}`", row[k])))?;
         let value: f64 = row[v]
             .parse()
@@ -158,18 +160,6 @@ fn test_values(folder: &Path, model: &str) -> Result<Option<Values>> {
         out.insert((row[t].clone(), metric), value);
     }
     Ok(Some(out))
-}
-
-fn serde_plain_metric(name: &str) -> Option<MetricName> {
-    [
-        MetricName::Accuracy,
-        MetricName::MacroF1,
-        MetricName::Rmse,
-        MetricName::Mae,
-        MetricName::R2,
-    ]
-    .into_iter()
-    .find(|m| m.as_str() == name)
 }
 
 fn task_metrics(folder: &Path) -> Result<Option<Vec<TaskMetrics>>> {
@@ -203,6 +193,12 @@ pub fn rebuild(dir: &Path) -> Result<Summary> {
     }
     let (header, point_rows) = read_records(&points_csv)?;
     let first_fact = column(&header, "train_samples", &points_csv)?;
+    if header.first().map(String::as_str) != Some("point") || first_fact == 0 {
+        return Err(Error::data(
+            &points_csv,
+            "expected the columns `point`, the swept keys, then `train_samples`; was this file written by mtl-run?",
+        ));
+    }
     let keys: Vec<String> = header[1..first_fact].to_vec();
     let runs_csv = dir.join("runs.csv");
     let (runs_header, run_rows) = read_records(&runs_csv)?;
@@ -218,7 +214,22 @@ pub fn rebuild(dir: &Path) -> Result<Summary> {
             let seed: u64 = r[s]
                 .parse()
                 .map_err(|_| Error::data(&runs_csv, format!("seed `{}` is not a number", r[s])))?;
-            runs.push((r[m].clone(), seed, dir.join(&r[f])));
+            // Folders stay inside the experiment folder, whatever the file says.
+            let folder = Path::new(&r[f]);
+            if folder.is_absolute()
+                || folder
+                    .components()
+                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
+            {
+                return Err(Error::data(
+                    &runs_csv,
+                    format!(
+                        "folder `{}` is not a path inside the experiment folder",
+                        r[f]
+                    ),
+                ));
+            }
+            runs.push((r[m].clone(), seed, dir.join(folder)));
         }
         points.push(summarise_point(
             id,
@@ -381,11 +392,11 @@ fn write_long(path: &Path, s: &Summary) -> Result<()> {
                 st.metric.direction().as_str().into(),
                 d.len().to_string(),
                 num(mean(&m)),
-                num(std(&m)),
+                num(sample_std(&m)),
                 num(mean(&b)),
-                num(std(&b)),
+                num(sample_std(&b)),
                 num(mean(&d)),
-                num(std(&d)),
+                num(sample_std(&d)),
                 st.better.to_string(),
             ]);
             rows.push(r);
@@ -405,7 +416,7 @@ fn write_long(path: &Path, s: &Summary) -> Result<()> {
                 String::new(),
                 String::new(),
                 num(mean(&v)),
-                num(std(&v)),
+                num(sample_std(&v)),
                 v.iter().filter(|x| **x > 0.0).count().to_string(),
             ]);
             rows.push(r);
@@ -466,9 +477,9 @@ fn write_wide(path: &Path, s: &Summary) -> Result<()> {
                         let (m, b, d) = (st.mtl_values(), st.stl_values(), st.delta_values());
                         r.extend([
                             num(mean(&m)),
-                            num(std(&m)),
+                            num(sample_std(&m)),
                             num(mean(&b)),
-                            num(std(&b)),
+                            num(sample_std(&b)),
                             num(mean(&d)),
                             st.better.to_string(),
                         ]);
@@ -479,7 +490,7 @@ fn write_wide(path: &Path, s: &Summary) -> Result<()> {
             let dm = p.delta_m_values();
             r.extend([
                 num(mean(&dm)),
-                num(std(&dm)),
+                num(sample_std(&dm)),
                 num(mean(&values(&p.delta_m_metrics))),
                 p.failed.len().to_string(),
                 p.missing.len().to_string(),
@@ -500,7 +511,7 @@ pub fn mean_std(v: &[f64], pct: bool) -> String {
             format!("{x:.4}")
         }
     };
-    match (mean(v), std(v)) {
+    match (mean(v), sample_std(v)) {
         (Some(m), Some(s)) if pct => format!("{} ± {s:.2}", f(m)),
         (Some(m), Some(s)) => format!("{} ± {s:.4}", f(m)),
         (Some(m), None) => f(m),
@@ -569,8 +580,8 @@ mod tests {
     #[test]
     fn standard_deviation_is_the_sample_one() {
         // pandas: pd.Series([1.0, 2.0, 4.0]).std() = 1.5275252316519468
-        assert!((std(&[1.0, 2.0, 4.0]).unwrap() - 1.527_525_231_651_946_8).abs() < 1e-12);
-        assert_eq!(std(&[1.0]), None);
+        assert!((sample_std(&[1.0, 2.0, 4.0]).unwrap() - 1.527_525_231_651_946_8).abs() < 1e-12);
+        assert_eq!(sample_std(&[1.0]), None);
         assert_eq!(mean(&[]), None);
     }
 }

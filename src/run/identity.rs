@@ -9,7 +9,7 @@
 //! of a sweep over weighting strategies or loss weights share one baseline
 //! per task and seed.
 
-use crate::config::{BaselinesConfig, ExperimentConfig, WeightingConfig};
+use crate::config::{BaselinesConfig, ExperimentConfig, TrainConfig, WeightingConfig};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
@@ -17,26 +17,31 @@ use std::path::PathBuf;
 /// output folder, the description and the thread count left out, so the same
 /// config finds its runs again.
 pub fn point_id(config: &ExperimentConfig) -> String {
-    short_hash(&toml::to_string(&identity(config)).expect("the config serialises"))
+    short_hash(&toml::to_string(&identity(config)).expect("a validated config serialises"))
 }
 
-/// The config a single-task baseline of a point is trained from: the
-/// point's, with what a lone task ignores (the weighting strategy, the loss
-/// weights, the baselines switch) reset, so equal baselines are equal configs.
-pub fn baseline_config(config: &ExperimentConfig) -> ExperimentConfig {
+/// The config the single-task baseline of `task` is trained from: the
+/// point's (resolved: CSV input columns written out) with that task alone,
+/// and what a lone task ignores reset (the weighting strategy, its loss
+/// weight and headline metric, the baselines switch, the weights.csv
+/// interval), so equal baselines are equal configs.
+pub fn baseline_config(config: &ExperimentConfig, task: &str) -> ExperimentConfig {
     let mut c = config.clone();
-    c.weighting = WeightingConfig::default();
+    c.tasks.retain(|t| t.name == task);
     for t in &mut c.tasks {
         t.weight = 1.0;
+        t.metric = None;
     }
+    c.weighting = WeightingConfig::default();
     c.baselines = BaselinesConfig::default();
+    c.train.log_every = TrainConfig::default().log_every;
     c
 }
 
-/// The id of the baseline of `task` for `config` (a point's config).
+/// The id of the baseline of `task` for `config` (a point's resolved config).
 pub fn baseline_id(config: &ExperimentConfig, task: &str) -> String {
-    let c = identity(&baseline_config(config));
-    let text = toml::to_string(&c).expect("the config serialises");
+    let c = identity(&baseline_config(config, task));
+    let text = toml::to_string(&c).expect("a validated config serialises");
     let safe: String = task
         .chars()
         .map(|ch| {
@@ -53,9 +58,11 @@ pub fn baseline_id(config: &ExperimentConfig, task: &str) -> String {
     )
 }
 
-/// The config with what does not change the computed numbers left out.
+/// The config with what does not change the computed numbers left out
+/// (whether baselines are trained does not change the multi-task model).
 fn identity(config: &ExperimentConfig) -> ExperimentConfig {
     let mut c = config.clone();
+    c.baselines = BaselinesConfig::default();
     c.experiment.seed = 0;
     c.experiment.seeds = None;
     c.experiment.output_dir = PathBuf::new();
@@ -107,6 +114,7 @@ mod tests {
         seeded.experiment.seed = 7;
         seeded.train.threads = 2;
         seeded.experiment.description = Some("note".into());
+        seeded.baselines.single_task = false;
         assert_eq!(point_id(&seeded), point_id(&base));
         let changes: Vec<fn(&mut ExperimentConfig)> = vec![
             |c| c.train.epochs += 1,
@@ -132,11 +140,19 @@ mod tests {
         let base = config();
         let mut other = base.clone();
         other.weighting = toml::from_str("strategy = \"uncertainty\"").unwrap();
-        other.tasks[1].weight = 0.5;
+        other.tasks[0].weight = 0.5;
+        other.tasks[1].standardize = false;
         other.experiment.seed = 3;
+        other.train.log_every = 1;
         assert_eq!(baseline_id(&other, "a"), baseline_id(&base, "a"));
+        // The other tasks do not matter, but the task itself does.
+        other.tasks.pop();
+        assert_eq!(baseline_id(&other, "a"), baseline_id(&base, "a"));
+        other.tasks[0].kind = crate::config::TaskKind::Regression;
+        assert_ne!(baseline_id(&other, "a"), baseline_id(&base, "a"));
         assert_ne!(baseline_id(&base, "a"), baseline_id(&base, "b/c"));
         assert!(baseline_id(&base, "b/c").starts_with("b_c-"));
+        let mut other = base.clone();
         other.train.epochs = 99;
         assert_ne!(baseline_id(&other, "a"), baseline_id(&base, "a"));
         assert!(baseline_dir(&base, "a").ends_with("seed-0"));

@@ -82,13 +82,18 @@ pub fn list(experiment: &Experiment, resolved: &[ExperimentConfig]) -> Vec<Job> 
                     kind: JobKind::Baseline {
                         task: task.name.clone(),
                     },
-                    config: baseline_config(&config),
+                    config: baseline_config(&config, &task.name),
                     dir,
                 });
             }
         }
     }
     jobs
+}
+
+/// Runs trained at once: `--jobs`, but no more than there are runs.
+pub fn workers(jobs: usize, pending: usize) -> usize {
+    jobs.clamp(1, pending.max(1))
 }
 
 /// rayon threads for each run: `train.threads` if set, else the cores shared
@@ -113,7 +118,7 @@ pub fn execute(
     let total = pending.len();
     let done = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
-    let workers = options.jobs.clamp(1, total.max(1));
+    let workers = workers(options.jobs, total);
     let per_run = threads_per_run(threads, workers);
     // One bar per model when runs go one at a time; one bar over runs otherwise.
     let (model_bars, overall) = if workers == 1 || options.progress == ProgressMode::Hidden {
@@ -202,6 +207,15 @@ fn train_job(
     Ok(failure)
 }
 
+/// What a run writes into its folder (besides `metrics.csv`, removed first).
+const RUN_FILES: [&str; 5] = [
+    "failure.txt",
+    "history.csv",
+    "weights.csv",
+    "comparison.csv",
+    "resolved.toml",
+];
+
 /// Makes the run folder ready: writable, with no marker or leftovers of an
 /// earlier attempt (an interrupted run is started again from scratch).
 fn claim(dir: &Path) -> Result<()> {
@@ -221,7 +235,8 @@ fn claim(dir: &Path) -> Result<()> {
         std::fs::read_dir(dir).map_err(|e| Error::io(dir, "cannot list the run folder", e))?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let stale = name == "failure.txt" || (name.starts_with('.') && name.contains(".tmp-"));
+        let stale =
+            RUN_FILES.contains(&name.as_str()) || (name.starts_with('.') && name.contains(".tmp-"));
         if stale {
             std::fs::remove_file(entry.path())
                 .map_err(|e| Error::io(entry.path(), "cannot remove the earlier results", e))?;

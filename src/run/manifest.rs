@@ -45,20 +45,7 @@ pub struct Manifest<'a> {
 pub fn write(dir: &Path, m: &Manifest) -> Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::io(dir, "cannot create the output folder", e))?;
-    // Temporary files of a process killed while writing here. A write takes
-    // milliseconds: one older than a minute is not another live process's.
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let stale = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age.as_secs() > 60));
-            if name.starts_with('.') && name.contains(".tmp-") && stale {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
+    crate::results::remove_stale_temporaries(dir);
     let mut text = String::new();
     for o in m.overrides {
         text.push_str(&format!("# --set {o}\n"));
@@ -69,25 +56,8 @@ pub fn write(dir: &Path, m: &Manifest) -> Result<()> {
     text.push_str(&m.experiment.text);
     write_atomic(&dir.join("experiment.toml"), text.as_bytes())?;
 
-    let keys: Vec<&str> = m.experiment.sweep.as_ref().map_or(Vec::new(), |s| s.keys());
-    let mut header = vec!["point"];
-    header.extend(&keys);
-    header.extend(["train_samples", "validation_samples", "test_samples"]);
-    let rows: Vec<Vec<String>> = m
-        .experiment
-        .points
-        .iter()
-        .zip(m.ids)
-        .zip(m.data)
-        .map(|((p, id), facts)| {
-            let mut row = vec![id.clone()];
-            row.extend(p.values.iter().map(|(_, v)| sweep::label(v)));
-            row.extend(facts.samples.iter().map(ToString::to_string));
-            row
-        })
-        .collect();
-    write_csv(&dir.join("points.csv"), &header, &rows)?;
-
+    // runs.csv before points.csv: a kill between the two leaves points.csv
+    // naming the points of the runs before, which the summaries still read.
     let mut runs = Vec::new();
     for &seed in &m.experiment.seeds {
         for (config, id) in m.resolved.iter().zip(m.ids) {
@@ -122,6 +92,25 @@ pub fn write(dir: &Path, m: &Manifest) -> Result<()> {
         &["point", "seed", "model", "folder"],
         &runs,
     )?;
+
+    let keys: Vec<&str> = m.experiment.sweep.as_ref().map_or(Vec::new(), |s| s.keys());
+    let mut header = vec!["point"];
+    header.extend(&keys);
+    header.extend(["train_samples", "validation_samples", "test_samples"]);
+    let rows: Vec<Vec<String>> = m
+        .experiment
+        .points
+        .iter()
+        .zip(m.ids)
+        .zip(m.data)
+        .map(|((p, id), facts)| {
+            let mut row = vec![id.clone()];
+            row.extend(p.values.iter().map(|(_, v)| sweep::label(v)));
+            row.extend(facts.samples.iter().map(ToString::to_string));
+            row
+        })
+        .collect();
+    write_csv(&dir.join("points.csv"), &header, &rows)?;
 
     let mut files: Vec<&DataFile> = Vec::new();
     for f in m.data.iter().flat_map(|d| &d.files) {

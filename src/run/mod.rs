@@ -74,16 +74,18 @@ impl DataCache {
     ) -> Result<(ExperimentConfig, Plan, PreparedData)> {
         let mut config = config.clone();
         // Which files are read, and which columns, depends on the data config and the tasks.
+        // What is read depends on the data config and, for CSV, on which
+        // columns are labels (the rest are inputs by default).
         #[derive(serde::Serialize)]
         struct Key<'a> {
             data: &'a config::DataConfig,
-            tasks: &'a [config::TaskConfig],
+            labels: Vec<&'a str>,
         }
         let key = toml::to_string(&Key {
             data: &config.data,
-            tasks: &config.tasks,
+            labels: config.tasks.iter().map(|t| t.label.as_str()).collect(),
         })
-        .expect("the config serialises");
+        .expect("a validated config serialises");
         let cached = self
             .raw
             .lock()
@@ -122,6 +124,13 @@ impl DataCache {
             None => main.sample_shape.clone(),
         };
         let plan = Plan::new(&config, &input).map_err(|m| Error::config(file, m))?;
+        // The input columns, written out: a baseline, which has one label
+        // column, must read the same inputs as the multi-task model.
+        if let config::DataConfig::Csv { features, .. } = &mut config.data {
+            if features.is_none() {
+                *features = Some(main.feature_names.clone());
+            }
+        }
         let mut prepared = data::prepare(&config, main, test, files)?;
         prepared.sample_shape = input.clone();
         // resolved.toml carries every default, including those derived here.
@@ -187,6 +196,8 @@ pub fn run_file(path: &Path, options: &RunOptions) -> Result<RunOutcome> {
         });
     }
 
+    let (pending, finished): (Vec<&Job>, Vec<&Job>) =
+        jobs.iter().partition(|j| options.force || !j.is_finished());
     let threads = resolved[0].train.threads;
     manifest::write(
         &exp_dir,
@@ -196,13 +207,11 @@ pub fn run_file(path: &Path, options: &RunOptions) -> Result<RunOutcome> {
             resolved: &resolved,
             ids: &ids,
             data: &data_facts,
-            threads: jobs::threads_per_run(threads, options.jobs),
+            threads: jobs::threads_per_run(threads, jobs::workers(options.jobs, pending.len())),
             jobs: options.jobs,
         },
     )?;
 
-    let (pending, finished): (Vec<&Job>, Vec<&Job>) =
-        jobs.iter().partition(|j| options.force || !j.is_finished());
     if !finished.is_empty() {
         tracing::info!(
             "{} of {} runs finished earlier; skipping them (--force trains them again)",
