@@ -1,6 +1,7 @@
 //! Sweeps and seeds end to end: shared baselines, summaries over seeds,
 //! `--jobs`, `mtl-run report`, and resuming after an interrupted run.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -197,13 +198,23 @@ fn a_sweep_over_strategies_shares_the_baselines_and_summarises_over_seeds() {
 /// finished, and returns the experiment folder.
 fn interrupted(out: &Path, signal: &str, epochs: usize) -> PathBuf {
     let exp = out.join("digits8x8");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mtl-run"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mtl-run"));
+    command
         .args(sweep_args(out, epochs))
         .current_dir(crate_root())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null());
+    // A shell without job control starts background commands with SIGINT
+    // ignored, and children inherit that: give the run the default action,
+    // as it has when started from a terminal.
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
     let started = Instant::now();
     loop {
         let finished = exp.exists() && files_under(&exp).iter().any(|p| p.ends_with("metrics.csv"));
