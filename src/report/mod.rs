@@ -154,6 +154,21 @@ pub fn write(s: &Summary) -> Result<()> {
     if s.points.len() > 1 {
         let _ = writeln!(md, "\n★ highest mean Δm.");
     }
+    // How fine the test numbers can be: differences below this are one sample.
+    if let Some(n) = s
+        .points
+        .first()
+        .and_then(|p| p.samples.get(2))
+        .and_then(|n| n.parse::<f64>().ok())
+        .filter(|n| *n > 0.0)
+    {
+        let _ = writeln!(
+            md,
+            "\nThe test split has {n} samples: one sample moves an accuracy by {:.3} (`delta_pct` by about {:.2} %).",
+            1.0 / n,
+            100.0 / n
+        );
+    }
     for p in &s.points {
         for why in &p.failed {
             let _ = writeln!(md, "\n- Stopped early (point `{}`): {why}", p.id);
