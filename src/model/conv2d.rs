@@ -41,6 +41,7 @@ pub fn conv2d<T: Tape<f32, Cpu>>(
         &host_copy(bias),
         batch,
         &g,
+        Unfold::Columns,
     );
     let y = dev.tensor_from_vec(out, (batch, g.c_out, g.h_out, g.w_out));
     if T::OWNS_TAPE {
@@ -82,30 +83,46 @@ pub fn conv2d<T: Tape<f32, Cpu>>(
     y.put_tape(tape)
 }
 
+/// How [`forward_values`] keeps each image's unfolded input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unfold {
+    /// `[K, h_out·w_out]`: one column per output position (the layer's own backward pass).
+    Columns,
+    /// `[h_out·w_out, K]`: a position's patch contiguous, which the weight
+    /// gradients of [`pooled_weight_gradients`] read one position at a time.
+    Rows,
+}
+
 /// The output `[batch, c_out, h_out·w_out]` of the convolution of `xs`
-/// (whole batch) and each image's unfolded columns `[batch, K, h_out·w_out]`.
+/// (whole batch) and each image's unfolded input, laid out as `unfold` says.
 pub(crate) fn forward_values(
     xs: &[f32],
     ws: &[f32],
     bs: &[f32],
     batch: usize,
     g: &ConvGeometry,
+    unfold: Unfold,
 ) -> (Vec<f32>, Vec<f32>) {
     let (k_len, hw_out, in_len) = (g.patch_len(), g.h_out * g.w_out, g.c_in * g.h * g.w);
-    let mut cols = vec![0f32; batch * k_len * hw_out];
+    let mut unfolded = vec![0f32; batch * k_len * hw_out];
     let mut out = vec![0f32; batch * g.c_out * hw_out];
     out.par_chunks_mut(g.c_out * hw_out)
-        .zip(cols.par_chunks_mut(k_len * hw_out))
+        .zip(unfolded.par_chunks_mut(k_len * hw_out))
         .enumerate()
-        .for_each(|(b, (o, c))| {
-            im2col(&xs[b * in_len..(b + 1) * in_len], c, g);
+        .for_each(|(b, (o, u))| {
+            let x = &xs[b * in_len..(b + 1) * in_len];
+            match unfold {
+                Unfold::Columns => im2col(x, u, g),
+                Unfold::Rows => im2col_rows(x, u, g),
+            }
             for (row, &bias) in o.chunks_mut(hw_out).zip(bs) {
                 row.fill(bias);
             }
-            // o[c_out, hw] += W[c_out, K] · cols[K, hw]
-            gemm_rowmajor(g.c_out, hw_out, k_len, o, true, ws, false, c, false);
+            // o[c_out, hw] += W[c_out, K] · cols[K, hw]  (rows: · rows[hw, K]ᵀ)
+            let rows = unfold == Unfold::Rows;
+            gemm_rowmajor(g.c_out, hw_out, k_len, o, true, ws, false, u, rows);
         });
-    (out, cols)
+    (out, unfolded)
 }
 
 /// Adds the input gradient for the output gradient `gy` (whole batch) onto `gx`.
@@ -135,36 +152,8 @@ pub(crate) fn bias_gradient(gy: &[f32], g: &ConvGeometry) -> Vec<f32> {
     gb
 }
 
-/// Like [`forward_values`], but each image unfolded the other way round,
-/// one row per output position: `rows[batch, h_out·w_out, K]`. A position's
-/// patch is then contiguous, which the weight gradients of
-/// [`pooled_weight_gradients`] read one position at a time.
-pub(crate) fn forward_rows(
-    xs: &[f32],
-    ws: &[f32],
-    bs: &[f32],
-    batch: usize,
-    g: &ConvGeometry,
-) -> (Vec<f32>, Vec<f32>) {
-    let (k_len, hw_out, in_len) = (g.patch_len(), g.h_out * g.w_out, g.c_in * g.h * g.w);
-    let mut rows = vec![0f32; batch * hw_out * k_len];
-    let mut out = vec![0f32; batch * g.c_out * hw_out];
-    out.par_chunks_mut(g.c_out * hw_out)
-        .zip(rows.par_chunks_mut(hw_out * k_len))
-        .enumerate()
-        .for_each(|(b, (o, r))| {
-            im2col_rows(&xs[b * in_len..(b + 1) * in_len], r, g);
-            for (row, &bias) in o.chunks_mut(hw_out).zip(bs) {
-                row.fill(bias);
-            }
-            // o[c_out, hw] += W[c_out, K] · rows[hw, K]ᵀ
-            gemm_rowmajor(g.c_out, hw_out, k_len, o, true, ws, false, r, true);
-        });
-    (out, rows)
-}
-
 /// `∂/∂W` of `Σ y ⊙ gy` for each of the output gradients `gys` at once, from
-/// the unfolded rows of [`forward_rows`]: per image, the output gradients
+/// the unfolded rows of [`forward_values`] with [`Unfold::Rows`]: per image, the output gradients
 /// are stacked into one `[T·c_out, hw]` block and multiplied by the image's
 /// rows in one product.
 pub fn weight_gradients(rows: &[f32], gys: &[Vec<f32>], g: &ConvGeometry) -> Vec<Vec<f32>> {

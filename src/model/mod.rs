@@ -112,7 +112,7 @@ pub struct Cut {
     index: usize,
     batch: usize,
     /// Linear: the layer's input `[batch, in]`; conv2d: each image's
-    /// unfolded rows (`conv2d::forward_rows`).
+    /// unfolded rows (`conv2d::forward_values` with `Unfold::Rows`).
     saved: Vec<f32>,
     tail: tail::TailPass,
 }
@@ -314,12 +314,13 @@ impl Network {
                 bias,
                 layer: ResolvedLayer::Conv2d { geometry },
                 ..
-            } => conv2d::forward_rows(
+            } => conv2d::forward_values(
                 &input,
                 &host_copy(weight),
                 &host_copy(bias),
                 batch,
                 geometry,
+                conv2d::Unfold::Rows,
             ),
             _ => unreachable!("only linear and conv2d layers have weights"),
         };
