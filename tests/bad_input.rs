@@ -531,7 +531,7 @@ fn an_integer_too_large_for_toml() {
         &digits_toml(),
         &["--set", "train.log_every=9223372036854775808"],
     );
-    assert_has(&err, &["key `train.log_every`", "expected usize"]);
+    assert_has(&err, &["key `train.log_every`", "expected an integer ≥ 0"]);
     // The environment reads it as a number, which resolved.toml could not hold.
     let tmp = tempfile::tempdir().unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_mtl-run"))
@@ -554,4 +554,29 @@ fn an_integer_too_large_for_toml() {
         ],
     );
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_swept_key_cannot_be_set_under_another_spelling() {
+    let sweep = with_sweep("\"tasks.parity.weight\" = [0.5, 1.0]");
+    for set in ["tasks.1.weight=2.0", "tasks.parity={name=\"parity\"}"] {
+        let err = fails_with(&sweep, &["--set", set]);
+        assert_has(&err, &[set, "`tasks.parity.weight` is swept"]);
+    }
+}
+
+#[test]
+fn an_exclude_that_matches_no_point() {
+    let err = fails_with(
+        &with_sweep("\"train.epochs\" = [1, 2]\nexclude = [{ \"train.epochs\" = 2.5 }]"),
+        &[],
+    );
+    assert_has(&err, &["sweep.exclude[0]", "not one of its swept values"]);
+    let err = fails_with(
+        &with_sweep(
+            "mode = \"zip\"\n\"train.epochs\" = [1, 2]\n\"train.batch_size\" = [8, 16]\nexclude = [{ \"train.epochs\" = 1, \"train.batch_size\" = 16 }]",
+        ),
+        &[],
+    );
+    assert_has(&err, &["sweep.exclude[0]", "matches no point of the sweep"]);
 }

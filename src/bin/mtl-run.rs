@@ -37,7 +37,8 @@ struct Cli {
     #[arg(short, long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
     jobs: u16,
 
-    /// Print the plan (models to train) and the shape table; train nothing.
+    /// Print the points, the plan, the shape table and every run with its
+    /// folder and state; train nothing and write nothing.
     #[arg(long)]
     dry_run: bool,
 

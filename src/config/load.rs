@@ -99,12 +99,29 @@ pub fn load_experiment(path: &Path, overrides: &[String]) -> Result<Experiment> 
         None => None,
     };
     if let Some(sweep) = &sweep {
-        for raw in overrides {
+        // An override of a swept key would be overwritten at every point:
+        // refuse it, however it names the key (task by name or index, a
+        // parent table, an `MTL_*` variable).
+        let env: Vec<(String, String)> = std::env::vars()
+            .filter_map(|(k, _)| {
+                let key = k.strip_prefix("MTL_")?.to_lowercase().replace("__", ".");
+                Some((format!("environment variable `{k}`"), key))
+            })
+            .collect();
+        let set = overrides.iter().map(|raw| {
             let key = raw.split_once('=').map_or(raw.as_str(), |(k, _)| k).trim();
-            if let Some(k) = sweep.keys().into_iter().find(|k| overlaps(k, key)) {
+            (format!("--set `{raw}`"), key.to_string())
+        });
+        for (what, key) in set.chain(env) {
+            let key = canonical(&key, &layered_value);
+            if let Some(k) = sweep
+                .keys()
+                .into_iter()
+                .find(|k| overlaps(&canonical(k, &layered_value), &key))
+            {
                 return Err(Error::config(
-                    "--set",
-                    format!("`{raw}`: `{k}` is swept in [sweep], so a fixed value would give every point the same one; change the list there, or --set the list itself (`--set 'sweep.{k}=[…]'`)"),
+                    what,
+                    format!("`{k}` is swept in [sweep], so this value would be replaced at every point; change the list there, or --set the list itself (`--set 'sweep.{k}=[…]'`)"),
                 ));
             }
         }
@@ -148,17 +165,17 @@ pub fn load_experiment(path: &Path, overrides: &[String]) -> Result<Experiment> 
             let with = |values: &[(String, toml::Value)]| -> Result<ExperimentConfig> {
                 let mut fig = base.clone();
                 for (key, value) in values {
-                    fig = apply(fig, key, value.clone()).map_err(|m| {
-                        Error::config(
-                            &source,
-                            format!("sweep key `{key}` = {}: {m}", sweep::show(value)),
-                        )
-                    })?;
+                    fig = apply(fig, key, value.clone())
+                        .map_err(|m| Error::config(&source, format!("key `{key}`: {m}")))?;
                 }
                 extract(&fig)
             };
             let results: Vec<Result<ExperimentConfig>> =
                 assignments.iter().map(|values| with(values)).collect();
+            if results.iter().all(Result::is_err) {
+                // Wrong before any swept value is applied: not the sweep's fault.
+                with(&[])?;
+            }
             if let Some(i) = results.iter().position(Result::is_err) {
                 let values = &assignments[i];
                 let works_elsewhere = |kv: &(String, toml::Value)| {
@@ -174,7 +191,7 @@ pub fn load_experiment(path: &Path, overrides: &[String]) -> Result<Experiment> 
                 let at = match culprit {
                     Some((k, v)) => format!("sweep value `{k}` = {}", sweep::show(v)),
                     None => format!(
-                        "sweep point {} of {n} ({}); if these values do not go together, drop the combination with `exclude = [{{ … }}]` in [sweep]",
+                        "sweep point {} of {n} ({}); if these values do not go together, drop the combination with `exclude = [{{ … }}]` in [sweep], or sweep the whole table (e.g. `weighting = [{{ strategy = \"fixed\" }}, {{ strategy = \"gradnorm\", alpha = 0.5 }}]`)",
                         i + 1,
                         sweep::describe(values)
                     ),
@@ -267,6 +284,26 @@ fn too_large(v: &figment::value::Value, at: String) -> Option<String> {
             .find_map(|(i, v)| too_large(v, child(&i.to_string()))),
         _ => None,
     }
+}
+
+/// `key` with a task named by name written by its index (`tasks.parity.w` →
+/// `tasks.1.w`), so two spellings of one path compare equal.
+fn canonical(key: &str, layered: &toml::Value) -> String {
+    let mut parts: Vec<String> = key.split('.').map(String::from).collect();
+    if parts.len() > 1 && parts[0] == "tasks" && parts[1].parse::<usize>().is_err() {
+        let index = layered
+            .get("tasks")
+            .and_then(|t| t.as_array())
+            .and_then(|tasks| {
+                tasks
+                    .iter()
+                    .position(|t| t.get("name").and_then(|n| n.as_str()) == Some(&parts[1]))
+            });
+        if let Some(i) = index {
+            parts[1] = i.to_string();
+        }
+    }
+    parts.join(".")
 }
 
 /// Whether two dotted keys name the same value or one holds the other.
@@ -392,7 +429,9 @@ fn set_in(node: &mut toml::Value, path: &[&str], value: toml::Value) -> Result<(
                     .find(|it| it.get("name").and_then(|n| n.as_str()) == Some(*head)),
             };
             found.ok_or_else(|| {
-                format!("no list element `{head}` (use an index 0..{len} or a task name)")
+                format!(
+                    "no list element `{head}` (use an index 0..{len}, or for `tasks` a task name)"
+                )
             })?
         }
         toml::Value::Table(t) => {
@@ -460,10 +499,13 @@ fn describe_figment_error(
             format!("missing key `{field}`{}", in_key(&key))
         }
         Kind::InvalidType(found, expected) => {
-            format!("key `{key}`: found {found}, expected {expected}")
+            format!("key `{key}`: found {found}, expected {}", plain(expected))
         }
         Kind::InvalidValue(found, expected) => {
-            format!("key `{key}`: invalid value {found}, expected {expected}")
+            format!(
+                "key `{key}`: invalid value {found}, expected {}",
+                plain(expected)
+            )
         }
         Kind::InvalidLength(len, expected) => {
             format!("key `{key}`: {len} elements, expected {expected}")
@@ -521,6 +563,17 @@ fn blame(file: &str, path: &[String], overrides: &[String]) -> String {
         }
     }
     file.to_string()
+}
+
+/// serde's names for Rust types, in words a config author uses.
+fn plain(expected: &str) -> String {
+    match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "an integer ≥ 0".into(),
+        "i8" | "i16" | "i32" | "i64" | "isize" => "an integer".into(),
+        "f32" | "f64" => "a number".into(),
+        "a boolean" | "bool" => "true or false".into(),
+        other => other.into(),
+    }
 }
 
 fn did_you_mean(found: &str, expected: &[&str]) -> String {

@@ -140,15 +140,38 @@ impl Sweep {
                 }
             }
         }
-        Ok(Sweep {
+        let sweep = Sweep {
             mode,
             axes,
             exclude,
-        })
+        };
+        let all = sweep.combinations();
+        for (i, ex) in sweep.exclude.iter().enumerate() {
+            if !all.iter().any(|point| matches(point, ex)) {
+                return Err(format!(
+                    "key `sweep.exclude[{i}]`: {} matches no point of the sweep{}, so it excludes nothing",
+                    describe(ex),
+                    if sweep.mode == SweepMode::Zip {
+                        " (with mode = \"zip\" only the i-th values go together)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
+        Ok(sweep)
     }
 
     /// The points, in order, with excluded combinations removed.
     pub fn points(&self) -> Vec<Assignment> {
+        self.combinations()
+            .into_iter()
+            .filter(|point| !self.exclude.iter().any(|ex| matches(point, ex)))
+            .collect()
+    }
+
+    /// Every combination the mode gives, before `exclude`.
+    fn combinations(&self) -> Vec<Assignment> {
         let all: Vec<Vec<usize>> = match self.mode {
             SweepMode::Zip => (0..self.axes[0].values.len())
                 .map(|i| vec![i; self.axes.len()])
@@ -178,7 +201,6 @@ impl Sweep {
                     .map(|(a, i)| (a.key.clone(), a.values[i].clone()))
                     .collect::<Assignment>()
             })
-            .filter(|point| !self.exclude.iter().any(|ex| matches(point, ex)))
             .collect()
     }
 
@@ -355,6 +377,10 @@ mod tests {
                 "`a.x` = 2 is not one of its swept values (1)",
             ),
             ("\"experiment.seed\" = [1, 2]\n", "experiment.seeds"),
+            (
+                "mode = \"zip\"\n\"a.x\" = [1, 2]\n\"b.y\" = [3, 4]\nexclude = [{ \"a.x\" = 1, \"b.y\" = 4 }]\n",
+                "matches no point of the sweep (with mode = \"zip\"",
+            ),
             ("mode = \"grid\"\n", "no key to sweep"),
         ];
         for (text, want) in cases {

@@ -53,10 +53,15 @@ fn file_safe(s: &str) -> String {
 
 fn point_label(s: &Summary, p: &PointSummary) -> String {
     if s.keys.is_empty() {
-        "multi-task".into()
-    } else {
-        p.values.join(", ")
+        return "multi-task".into();
     }
+    // `strategy=gradnorm, weight=0.5`: the last part of each key names it well enough.
+    s.keys
+        .iter()
+        .zip(&p.values)
+        .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Mean over seeds of `value` per x, for the rows of the given folders that `keep` accepts.
@@ -137,7 +142,7 @@ pub fn write(s: &Summary) -> Result<()> {
     );
     table_header(&mut md, &head);
     for (i, p) in s.points.iter().enumerate() {
-        let mut row = point_cells(s, i, best_dm);
+        let mut row = point_cells(s, i, &best_dm);
         row.push(p.delta_m.len().to_string());
         row.push(mean_std(&p.delta_m_values(), true));
         row.push(mean_std(
@@ -221,7 +226,7 @@ pub fn write(s: &Summary) -> Result<()> {
         let mut groups = Vec::new();
         for (i, p) in s.points.iter().enumerate() {
             let Some(st) = p.headline(task) else { continue };
-            let mut row = point_cells(s, i, best_task);
+            let mut row = point_cells(s, i, &best_task);
             row.extend([
                 mean_std(&st.mtl_values(), false),
                 mean_std(&st.stl_values(), false),
@@ -250,6 +255,8 @@ pub fn write(s: &Summary) -> Result<()> {
 
         // Validation loss per epoch, mean over seeds.
         let mut series = Vec::new();
+        // Baselines after the points, so the legend lists them last.
+        let mut baselines = Vec::new();
         let mut baselines_drawn: Vec<Vec<String>> = Vec::new();
         for (i, p) in s.points.iter().enumerate() {
             let mtl: Vec<&Path> = p.folders_of("mtl");
@@ -271,7 +278,7 @@ pub fn write(s: &Summary) -> Result<()> {
                 } else {
                     format!("single-task ({})", point_label(s, p))
                 };
-                series.push(Series {
+                baselines.push(Series {
                     name,
                     points: mean_curve(&stl, "history.csv", "epoch", "loss", &keep)?,
                     dashed: true,
@@ -280,6 +287,7 @@ pub fn write(s: &Summary) -> Result<()> {
                 baselines_drawn.push(key);
             }
         }
+        series.extend(baselines);
         let path = plot(
             format!("{}-curves.svg", file_safe(task)),
             svg::line_chart(
@@ -391,30 +399,28 @@ pub fn write(s: &Summary) -> Result<()> {
     write_atomic(&dir.join("report.md"), md.as_bytes())
 }
 
-/// The index of the best value (first on ties), if any.
-fn best(values: impl Iterator<Item = Option<f64>>, direction: Direction) -> Option<usize> {
-    let mut best: Option<(usize, f64)> = None;
-    for (i, v) in values.enumerate() {
-        let Some(v) = v.filter(|v| v.is_finite()) else {
-            continue;
-        };
-        let better = match (best, direction) {
-            (None, _) => true,
-            (Some((_, b)), Direction::Higher) => v > b,
-            (Some((_, b)), Direction::Lower) => v < b,
-        };
-        if better {
-            best = Some((i, v));
-        }
-    }
-    best.map(|(i, _)| i)
+/// The indices of the best values (all of them on ties).
+fn best(values: impl Iterator<Item = Option<f64>>, direction: Direction) -> Vec<usize> {
+    let values: Vec<Option<f64>> = values.map(|v| v.filter(|v| v.is_finite())).collect();
+    let top = values
+        .iter()
+        .flatten()
+        .copied()
+        .reduce(|a, b| match direction {
+            Direction::Higher => a.max(b),
+            Direction::Lower => a.min(b),
+        });
+    // Every point that ties for the best value.
+    (0..values.len())
+        .filter(|&i| top.is_some() && values[i] == top)
+        .collect()
 }
 
 /// The leading cells of a point's row: its id (★ if it is the best of
 /// several) and its swept values.
-fn point_cells(s: &Summary, i: usize, best: Option<usize>) -> Vec<String> {
+fn point_cells(s: &Summary, i: usize, best: &[usize]) -> Vec<String> {
     let p = &s.points[i];
-    let star = if s.points.len() > 1 && best == Some(i) {
+    let star = if s.points.len() > 1 && best.contains(&i) {
         " ★"
     } else {
         ""
