@@ -4,12 +4,12 @@
 
 use std::fmt::Write as _;
 
-const WIDTH: f64 = 640.0;
+const WIDTH: f64 = 760.0;
 const HEIGHT: f64 = 360.0;
 const LEFT: f64 = 70.0;
-const RIGHT: f64 = 170.0;
+const RIGHT: f64 = 250.0;
 const TOP: f64 = 36.0;
-const BOTTOM: f64 = 56.0;
+const BOTTOM: f64 = 70.0;
 /// Tableau 10: distinct, and readable by most colour-blind readers.
 const COLOURS: [&str; 10] = [
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
@@ -138,15 +138,24 @@ fn open(out: &mut String, title: &str, x_label: &str, y_label: &str) {
 }
 
 fn y_axis(out: &mut String, f: &Frame) {
-    for t in ticks(f.y.0, f.y.1) {
-        let y = f.py(t);
+    let marks: Vec<(f64, String)> = ticks(f.y.0, f.y.1)
+        .into_iter()
+        .map(|t| (t, label(t)))
+        .collect();
+    y_axis_at(out, f, &marks);
+}
+
+/// Grid lines and labels at the given (position, label) marks.
+fn y_axis_at(out: &mut String, f: &Frame, marks: &[(f64, String)]) {
+    for (t, text) in marks {
+        let y = f.py(*t);
         let _ = writeln!(
             out,
             r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#e5e5e5"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
             WIDTH - RIGHT,
             LEFT - 6.0,
             y + 4.0,
-            label(t)
+            text
         );
     }
     let _ = writeln!(
@@ -159,6 +168,12 @@ fn y_axis(out: &mut String, f: &Frame) {
 
 fn legend(out: &mut String, entries: &[(&str, &str, bool)]) {
     for (i, (name, colour, dashed)) in entries.iter().enumerate() {
+        // Long names (several swept values) are cut to fit the margin.
+        let name: String = if name.chars().count() > 36 {
+            name.chars().take(35).chain(['…']).collect()
+        } else {
+            name.to_string()
+        };
         let y = TOP + 10.0 + 18.0 * i as f64;
         let x = WIDTH - RIGHT + 12.0;
         let dash = if *dashed {
@@ -172,7 +187,7 @@ fn legend(out: &mut String, entries: &[(&str, &str, bool)]) {
             x + 22.0,
             x + 28.0,
             y + 4.0,
-            escape(name)
+            escape(&name)
         );
     }
 }
@@ -186,17 +201,46 @@ fn range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
         })
 }
 
-/// Lines over a numeric x axis (epochs, steps).
+/// 1, 2 and 5 times the powers of ten in `[lo, hi]` (both > 0), as marks
+/// on a log10 axis.
+fn log_marks(lo: f64, hi: f64) -> Vec<(f64, String)> {
+    let mut marks = Vec::new();
+    for decade in lo.log10().floor() as i32..=hi.log10().ceil() as i32 {
+        for m in [1.0, 2.0, 5.0] {
+            let v = m * 10f64.powi(decade);
+            if v >= lo && v <= hi {
+                marks.push((v.log10(), label(v)));
+            }
+        }
+    }
+    marks
+}
+
+/// Lines over a numeric x axis (epochs, steps). When the values are positive
+/// and span more than a factor of 10 (a loss falling from its first epoch),
+/// the y axis is logarithmic, so the later epochs stay readable.
 pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> String {
     let mut out = String::new();
-    open(&mut out, title, x_label, y_label);
     let all = || series.iter().flat_map(|s| s.points.iter());
     let (Some(xr), Some(yr)) = (range(all().map(|p| p.0)), range(all().map(|p| p.1))) else {
+        open(&mut out, title, x_label, y_label);
         out.push_str("<text x=\"200\" y=\"180\">no data</text>\n</svg>\n");
         return out;
     };
-    let f = Frame::new(xr, yr);
-    y_axis(&mut out, &f);
+    let log = yr.0 > 0.0 && yr.1 / yr.0 > 10.0;
+    let y_of = |y: f64| if log { y.log10() } else { y };
+    if log {
+        open(&mut out, title, x_label, &format!("{y_label} (log scale)"));
+    } else {
+        open(&mut out, title, x_label, y_label);
+    }
+    let f = Frame::new(xr, (y_of(yr.0), y_of(yr.1)));
+    if log {
+        let marks = log_marks(10f64.powf(f.y.0), 10f64.powf(f.y.1));
+        y_axis_at(&mut out, &f, &marks);
+    } else {
+        y_axis(&mut out, &f);
+    }
     let whole = all().all(|p| p.0.fract() == 0.0);
     for t in ticks_at_least(f.x.0, f.x.1, if whole { 1.0 } else { 0.0 }) {
         let _ = writeln!(
@@ -211,8 +255,8 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
         let path: Vec<String> = s
             .points
             .iter()
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
-            .map(|&(x, y)| format!("{:.1},{:.1}", f.px(x), f.py(y)))
+            .filter(|(x, y)| x.is_finite() && y_of(*y).is_finite())
+            .map(|&(x, y)| format!("{:.1},{:.1}", f.px(x), f.py(y_of(y))))
             .collect();
         let dash = if s.dashed {
             r#" stroke-dasharray="5 3""#
@@ -264,12 +308,15 @@ pub fn interval_chart(title: &str, y_label: &str, groups: &[Group]) -> String {
     let models = [("multi-task", colour(0)), ("single-task", colour(1))];
     for (i, g) in groups.iter().enumerate() {
         let centre = f.px(i as f64 + 0.5);
-        let _ = writeln!(
-            out,
-            r#"<text x="{centre:.1}" y="{}" text-anchor="middle">{}</text>"#,
-            HEIGHT - BOTTOM + 16.0,
-            escape(&g.label)
-        );
+        // One line per swept value (`a=1, b=2` → two lines), so labels do not collide.
+        for (line, part) in g.label.split(", ").enumerate() {
+            let _ = writeln!(
+                out,
+                r#"<text x="{centre:.1}" y="{}" text-anchor="middle" font-size="11">{}</text>"#,
+                HEIGHT - BOTTOM + 16.0 + 13.0 * line as f64,
+                escape(part)
+            );
+        }
         for (k, (v, (_, col))) in [&g.mtl, &g.stl].into_iter().zip(models).enumerate() {
             let x = centre + if k == 0 { -12.0 } else { 12.0 };
             if let Some(m) = super::mean(v) {
@@ -332,6 +379,18 @@ mod tests {
         );
         assert!(line.starts_with("<svg") && line.trim_end().ends_with("</svg>"));
         assert!(line.contains("a&lt;b") && line.contains("stroke-dasharray"));
+        assert!(!line.contains("log scale"));
+        // A loss from 2 down to 0.05 (a factor of 40): log axis with 1-2-5 marks.
+        let falling = Series {
+            name: "loss".into(),
+            points: vec![(1.0, 2.0), (2.0, 0.2), (3.0, 0.05)],
+            dashed: false,
+            colour: colour(1),
+        };
+        let log = line_chart("loss", "epoch", "loss", &[falling]);
+        assert!(log.contains("loss (log scale)"));
+        let marks: Vec<String> = log_marks(0.05, 2.0).into_iter().map(|(_, l)| l).collect();
+        assert_eq!(marks, ["0.05", "0.1", "0.2", "0.5", "1", "2"]);
         let bars = interval_chart(
             "acc",
             "accuracy",
