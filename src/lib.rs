@@ -12,9 +12,12 @@ pub mod data;
 pub mod error;
 pub mod model;
 pub mod plan;
+pub mod plugins;
 pub mod report;
 
 pub use error::{Error, Result};
+/// The plugin interface (the `mtl-plugin` crate).
+pub use mtl_plugin as plugin;
 pub mod results;
 pub mod run;
 pub mod tasks;

@@ -104,7 +104,7 @@ fn unknown_task_kind() {
     assert_has(
         &err,
         &[
-            "unknown value `clasification`",
+            "unknown task kind `clasification`",
             "tasks[0] (digit)",
             "did you mean `classification`?",
         ],
@@ -119,7 +119,7 @@ fn unknown_metric() {
     );
     assert_has(
         &err,
-        &["unknown value `acuracy`", "did you mean `accuracy`?"],
+        &["unknown metric `acuracy`", "did you mean `accuracy`?"],
     );
 }
 
@@ -386,7 +386,11 @@ fn a_key_of_another_strategy_names_the_strategy() {
     );
     assert_has(
         &err,
-        &["unknown key `alpha`", "weighting", "strategy = \"fixed\""],
+        &[
+            "unknown key `alpha`",
+            "weighting",
+            "[weighting strategy `fixed`]",
+        ],
     );
 }
 

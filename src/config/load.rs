@@ -131,7 +131,19 @@ pub fn load_experiment(path: &Path, overrides: &[String]) -> Result<Experiment> 
         Some(_) => Figment::from(Serialized::defaults(layered_value)),
     };
     let extract = |fig: &Figment| -> Result<ExperimentConfig> {
-        let config = extract_config(fig, &file, &text, overrides)?;
+        let mut config = extract_config(fig, &file, &text, overrides)?;
+        super::resolve::resolve(&mut config).map_err(|f| match f {
+            super::resolve::Failure::Invalid(err, what) => {
+                match describe_figment_error(&file, *err, &text, overrides) {
+                    Error::Config {
+                        source_name,
+                        message,
+                    } => Error::config(source_name, format!("{message} [{what}]")),
+                    other => other,
+                }
+            }
+            super::resolve::Failure::Message(m) => Error::config(&source, m),
+        })?;
         super::validate::validate(&config).map_err(|m| Error::config(&source, m))?;
         // resolved.toml and the point id need the config as TOML, whose
         // integers are 64-bit signed: catch any larger value here.
@@ -319,23 +331,9 @@ fn extract_config(
     text: &str,
     overrides: &[String],
 ) -> Result<ExperimentConfig> {
-    figment.extract().map_err(|e| {
-        let err = describe_figment_error(file, e, text, overrides);
-        // Keys under `[weighting]` depend on the strategy: name it.
-        match (err, figment.extract_inner::<String>("weighting.strategy")) {
-            (
-                Error::Config {
-                    source_name,
-                    message,
-                },
-                Ok(strategy),
-            ) if message.contains("in `weighting`") => Error::Config {
-                source_name,
-                message: format!("{message} [weighting.strategy = \"{strategy}\"]"),
-            },
-            (err, _) => err,
-        }
-    })
+    figment
+        .extract()
+        .map_err(|e| describe_figment_error(file, e, text, overrides))
 }
 
 fn override_error(raw: &str, m: String) -> Error {

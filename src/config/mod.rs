@@ -6,6 +6,7 @@
 
 mod layer;
 mod load;
+mod resolve;
 pub mod sweep;
 mod validate;
 
@@ -13,7 +14,9 @@ pub use layer::{layer_padding, LayerConfig, Padding, PaddingName};
 pub(crate) use load::closest as closest_name;
 pub use load::{load, load_experiment, Experiment, Point};
 pub use sweep::{Assignment, Sweep};
+pub(crate) use validate::MAX_SIZE;
 
+pub use mtl_plugin::{InputScale, OptimizerConfig, TaskKind};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -54,121 +57,30 @@ fn default_output_dir() -> PathBuf {
     PathBuf::from("runs")
 }
 
-/// Where the samples come from. Paths are relative to the working directory.
+/// Where the samples come from (`[data]`): the data source named by
+/// `format` (a built-in or a plugin) with its own options, and the split
+/// and scaling, which the framework applies to every source.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "format", rename_all = "lowercase", deny_unknown_fields)]
-pub enum DataConfig {
-    /// MNIST-style IDX files, gzipped or plain. The label column is `label`.
-    Idx {
-        images: PathBuf,
-        labels: PathBuf,
-        /// A separate test set (e.g. MNIST's official one); then `split.test` is not used.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        test_images: Option<PathBuf>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        test_labels: Option<PathBuf>,
-        #[serde(default = "InputScale::unit")]
-        scale: InputScale,
-        #[serde(default)]
-        split: SplitConfig,
-    },
-    /// A CSV file with a header row; every value numeric.
-    Csv {
-        path: PathBuf,
-        /// Input columns. Default: every column that no task reads and `drop` does not name.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        features: Option<Vec<String>>,
-        #[serde(default)]
-        drop: Vec<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        test_path: Option<PathBuf>,
-        #[serde(default = "InputScale::standardize")]
-        scale: InputScale,
-        #[serde(default)]
-        split: SplitConfig,
-    },
-    /// Generated regression data with known noise: columns `y0`, `y1`, … with
-    /// `y_k = 3·tanh(x·u_k) + noise_std[k]·ε`, `x` uniform in [−1, 1]^features,
-    /// `u_k` and `ε` standard normal (u_k scaled by 1/√features).
-    Synthetic {
-        samples: usize,
-        features: usize,
-        noise_std: Vec<f64>,
-        /// Seeds the data (fixed across experiment seeds, like a shipped file).
-        #[serde(default)]
-        seed: u64,
-        #[serde(default = "InputScale::none")]
-        scale: InputScale,
-        #[serde(default)]
-        split: SplitConfig,
-    },
-    /// The GradNorm paper's synthetic regression: columns `y0`, `y1`, … with
-    /// `outputs` values per row, `f_i(x) = σ_i·tanh((B + ε_i)·x)`.
-    #[serde(rename = "gradnorm_toy")]
-    GradnormToy {
-        samples: usize,
-        /// One task column per scale σ_i.
-        sigmas: Vec<f64>,
-        #[serde(default = "toy_inputs")]
-        inputs: usize,
-        #[serde(default = "toy_outputs")]
-        outputs: usize,
-        #[serde(default)]
-        seed: u64,
-        #[serde(default = "InputScale::none")]
-        scale: InputScale,
-        #[serde(default)]
-        split: SplitConfig,
-    },
-}
-
-fn toy_inputs() -> usize {
-    250
-}
-fn toy_outputs() -> usize {
-    100
+pub struct DataConfig {
+    /// The data source: `idx`, `csv`, `synthetic`, `gradnorm_toy` or a plugin's.
+    pub format: String,
+    /// Default: the source's own (pixels to [0, 1], CSV columns standardised).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<InputScale>,
+    #[serde(default)]
+    pub split: SplitConfig,
+    /// The source's own options, typed and checked by the source.
+    #[serde(flatten)]
+    pub options: toml::Table,
 }
 
 impl DataConfig {
     pub fn split(&self) -> &SplitConfig {
-        match self {
-            DataConfig::Idx { split, .. }
-            | DataConfig::Csv { split, .. }
-            | DataConfig::Synthetic { split, .. }
-            | DataConfig::GradnormToy { split, .. } => split,
-        }
+        &self.split
     }
+    /// The scaling (filled in from the source's default when the config is loaded).
     pub fn scale(&self) -> InputScale {
-        match self {
-            DataConfig::Idx { scale, .. }
-            | DataConfig::Csv { scale, .. }
-            | DataConfig::Synthetic { scale, .. }
-            | DataConfig::GradnormToy { scale, .. } => *scale,
-        }
-    }
-}
-
-/// How raw input values are scaled before training.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum InputScale {
-    /// As stored.
-    None,
-    /// Divided by 255 (8-bit pixels to [0, 1]).
-    Unit,
-    /// Each feature to mean 0, std 1 with statistics of the training split only.
-    Standardize,
-}
-
-impl InputScale {
-    fn unit() -> Self {
-        InputScale::Unit
-    }
-    fn standardize() -> Self {
-        InputScale::Standardize
-    }
-    fn none() -> Self {
-        InputScale::None
+        self.scale.unwrap_or(InputScale::None)
     }
 }
 
@@ -221,69 +133,110 @@ pub struct TrunkConfig {
     pub layers: Vec<LayerConfig>,
 }
 
+/// A metric's name, as in TOML and in every CSV file (`accuracy`, `rmse`, a plugin's).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MetricName(pub String);
+
+impl From<&str> for MetricName {
+    fn from(s: &str) -> Self {
+        MetricName(s.to_string())
+    }
+}
+
+/// A transform of a real-valued label column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum TaskKind {
-    /// Softmax cross-entropy over `classes` logits.
-    Classification,
-    /// Binary cross-entropy with one logit; labels 0 or 1.
-    Binary,
-    /// Mean squared error on one output.
-    Regression,
+pub enum Transform {
+    /// The natural logarithm; every value must be positive.
+    Log,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MetricName {
-    Accuracy,
-    MacroF1,
-    Rmse,
-    Mae,
-    R2,
-}
-
+/// One `[[tasks]]` entry: the framework's keys, and the task kind's own options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct TaskConfig {
     pub name: String,
-    pub kind: TaskKind,
+    /// The task kind: `classification`, `binary`, `regression` or a plugin's.
+    pub kind: String,
     /// The data column the targets come from (`label` for IDX files).
     pub label: String,
-    /// Number of classes = head size (classification only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub classes: Option<usize>,
-    /// Outputs of a regression head (default 1); the label column must hold that many values per row.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outputs: Option<usize>,
     /// Target = `map[value]` for an integer-valued column (e.g. parity from the digit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub map: Option<Vec<f64>>,
+    /// Applied to a real-valued label column before anything else (e.g. `"log"` for a price);
+    /// metrics are then in the transformed units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform: Option<Transform>,
     /// Loss weight under `weighting.strategy = "fixed"`.
     #[serde(default = "one")]
     pub weight: f64,
-    /// The headline metric: used in Δm and the summary. Default: accuracy or rmse.
+    /// The headline metric: used in Δm and the summary. Default: the kind's first metric.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<MetricName>,
-    /// Regression only: train on targets standardised with training statistics
-    /// (metrics are always reported in the original units).
-    #[serde(default = "yes")]
-    pub standardize: bool,
+    /// Metrics reported besides the kind's own (e.g. a plugin's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<MetricName>,
+    /// The task kind's own options (`classes`, `outputs`, …), typed and checked by the kind.
+    #[serde(flatten)]
+    pub options: toml::Table,
 }
 
 impl TaskConfig {
-    /// Number of outputs of this task's head.
-    pub fn head_size(&self) -> usize {
-        match self.kind {
-            TaskKind::Classification => self.classes.unwrap_or(0),
-            TaskKind::Binary => 1,
-            TaskKind::Regression => self.outputs.unwrap_or(1),
+    /// The task's kind, built from its options (checked when the config was loaded).
+    pub fn task_kind(&self) -> Box<dyn TaskKind> {
+        crate::plugins::registry()
+            .find_task_kind(&self.kind, &self.options)
+            .unwrap_or_else(|_| {
+                panic!(
+                    "task `{}`: its kind was checked when the config was loaded",
+                    self.name
+                )
+            })
+            .item
+    }
+    /// A task reading column `label`, with `classes` when given (for tests).
+    #[cfg(test)]
+    pub(crate) fn for_tests(name: &str, kind: &str, classes: Option<usize>) -> TaskConfig {
+        let mut options = toml::Table::new();
+        if let Some(k) = classes {
+            options.insert("classes".into(), (k as i64).into());
+        }
+        TaskConfig {
+            name: name.into(),
+            kind: kind.into(),
+            label: "label".into(),
+            map: None,
+            transform: None,
+            weight: 1.0,
+            metric: None,
+            metrics: Vec::new(),
+            options,
         }
     }
+    /// Number of outputs of this task's head.
+    pub fn head_size(&self) -> usize {
+        self.task_kind().head_size()
+    }
+    /// Every metric the task reports: the kind's, then the extra ones.
+    pub fn metric_names(&self) -> Vec<MetricName> {
+        let mut names: Vec<MetricName> = self
+            .task_kind()
+            .metrics()
+            .into_iter()
+            .map(MetricName::from)
+            .collect();
+        for m in &self.metrics {
+            if !names.contains(m) {
+                names.push(m.clone());
+            }
+        }
+        names
+    }
+    /// The headline metric.
     pub fn metric(&self) -> MetricName {
-        self.metric.unwrap_or(match self.kind {
-            TaskKind::Classification | TaskKind::Binary => MetricName::Accuracy,
-            TaskKind::Regression => MetricName::Rmse,
-        })
+        self.metric
+            .clone()
+            .unwrap_or_else(|| MetricName::from(self.task_kind().metrics()[0]))
     }
 }
 
@@ -294,59 +247,28 @@ fn yes() -> bool {
     true
 }
 
-/// How the task losses are combined.
+/// How the task losses are combined (`[weighting]`): the strategy named by
+/// `strategy` (a built-in or a plugin) with its own options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "strategy", rename_all = "lowercase", deny_unknown_fields)]
-pub enum WeightingConfig {
-    /// Σ w_i L_i with each task's `weight`.
-    Fixed {},
-    /// Kendall, Gal & Cipolla (2018): a learned log-variance per task.
-    Uncertainty {
-        /// Initial `s_i = log σ_i²`.
-        #[serde(default)]
-        initial_log_variance: f64,
-        /// Learning rate of the log-variances; default: the model's.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        lr: Option<f64>,
-        /// Use the regression form `½·exp(−s)·L + ½·s` for every task.
-        #[serde(default)]
-        regression_form_for_all_tasks: bool,
-    },
-    /// Chen et al. (2018): weights learned to balance gradient norms.
-    #[serde(rename = "gradnorm")]
-    GradNorm {
-        /// Strength of the restoring force toward equal training rates.
-        #[serde(default = "gradnorm_alpha")]
-        alpha: f64,
-        /// Learning rate of the task weights.
-        #[serde(default = "gradnorm_lr")]
-        lr: f64,
-        /// Where the gradient norms are taken.
-        #[serde(default)]
-        on: GradNormOn,
-    },
+pub struct WeightingConfig {
+    /// `fixed`, `uncertainty`, `gradnorm` or a plugin's.
+    #[serde(default = "fixed")]
+    pub strategy: String,
+    /// The strategy's own options, typed and checked by the strategy.
+    #[serde(flatten)]
+    pub options: toml::Table,
 }
 
-fn gradnorm_alpha() -> f64 {
-    1.5
-}
-fn gradnorm_lr() -> f64 {
-    0.025
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GradNormOn {
-    /// The weights of the last shared layer (the paper's choice).
-    #[default]
-    LastSharedLayer,
-    /// The shared representation the heads read.
-    Representation,
+fn fixed() -> String {
+    "fixed".into()
 }
 
 impl Default for WeightingConfig {
     fn default() -> Self {
-        WeightingConfig::Fixed {}
+        WeightingConfig {
+            strategy: fixed(),
+            options: toml::Table::new(),
+        }
     }
 }
 
@@ -430,56 +352,6 @@ pub enum Selection {
     Last,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
-pub enum OptimizerConfig {
-    Adam {
-        #[serde(default = "adam_lr")]
-        lr: f64,
-        #[serde(default = "adam_betas")]
-        betas: [f64; 2],
-        #[serde(default = "adam_eps")]
-        eps: f64,
-        /// L2 penalty added to the gradient (PyTorch's `Adam(weight_decay=…)`).
-        #[serde(default)]
-        weight_decay: f64,
-    },
-    Sgd {
-        #[serde(default = "sgd_lr")]
-        lr: f64,
-        #[serde(default)]
-        momentum: f64,
-        #[serde(default)]
-        nesterov: bool,
-        #[serde(default)]
-        weight_decay: f64,
-    },
-}
-
-impl Default for OptimizerConfig {
-    fn default() -> Self {
-        OptimizerConfig::Adam {
-            lr: adam_lr(),
-            betas: adam_betas(),
-            eps: adam_eps(),
-            weight_decay: 0.0,
-        }
-    }
-}
-
-fn adam_lr() -> f64 {
-    1e-3
-}
-fn adam_betas() -> [f64; 2] {
-    [0.9, 0.999]
-}
-fn adam_eps() -> f64 {
-    1e-8
-}
-fn sgd_lr() -> f64 {
-    0.01
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BaselinesConfig {
@@ -508,15 +380,13 @@ mod tests {
         assert_eq!(LrSchedule::Constant.factor(99, 100), 1.0);
     }
 
+    /// (Keys of a data source, task kind or strategy are checked by the
+    /// plugin's own type: see `config::resolve` and tests/bad_input.rs.)
     #[test]
     fn unknown_keys_are_rejected_in_every_section() {
         let base = "[experiment]\nname = \"x\"\n[data]\nformat = \"csv\"\npath = \"p.csv\"\n[trunk]\nlayers = []\n[[tasks]]\nname = \"t\"\nkind = \"binary\"\nlabel = \"y\"\n";
         assert!(toml::from_str::<ExperimentConfig>(base).is_ok());
-        for extra in [
-            "[train]\nepochz = 1\n",
-            "[baselines]\nsingle = true\n",
-            "[weighting]\nstrategy = \"fixed\"\nalpha = 1\n",
-        ] {
+        for extra in ["[train]\nepochz = 1\n", "[baselines]\nsingle = true\n"] {
             let err = toml::from_str::<ExperimentConfig>(&format!("{base}{extra}")).unwrap_err();
             assert!(err.to_string().contains("unknown field"), "{extra}: {err}");
         }

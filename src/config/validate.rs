@@ -1,9 +1,7 @@
 //! Checks that need no data: value ranges and combinations of keys.
 //! Shape checks live in `plan::shapes`, data checks in `data`.
 
-use super::{
-    DataConfig, ExperimentConfig, LayerConfig, MetricName, OptimizerConfig, SplitAmount, TaskKind,
-};
+use super::{ExperimentConfig, LayerConfig, OptimizerConfig, SplitAmount};
 
 /// Largest size any one key may set (units, channels, kernel, classes, …):
 /// far beyond any model this tool trains, and small enough that no shape
@@ -82,57 +80,6 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
                 t.name
             ));
         }
-        if let Some(k) = t.classes {
-            size(&format!("{at}.classes"), k)?;
-        }
-        match (t.kind, t.outputs) {
-            (TaskKind::Regression, Some(0)) => return Err(format!("key `{at}.outputs`: 0, expected at least 1")),
-            (TaskKind::Regression, Some(k)) => size(&format!("{at}.outputs"), k)?,
-            (_, Some(k)) => {
-                return Err(format!(
-                    "key `{at}.outputs`: {k}, but only regression tasks take `outputs` (classification: `classes`)"
-                ))
-            }
-            _ => {}
-        }
-        match (t.kind, t.classes) {
-            (TaskKind::Classification, None) => {
-                return Err(format!(
-                    "missing key `classes` in `{at}`: a classification task needs its number of classes (the head size)"
-                ))
-            }
-            (TaskKind::Classification, Some(k)) if k < 2 => {
-                return Err(format!("key `{at}.classes`: {k}, expected at least 2"))
-            }
-            (TaskKind::Binary | TaskKind::Regression, Some(k)) => {
-                return Err(format!(
-                    "key `{at}.classes`: {k}, but a {} task has one output; remove the key",
-                    format!("{:?}", t.kind).to_lowercase()
-                ))
-            }
-            _ => {}
-        }
-        let metric = t.metric();
-        let fits = match t.kind {
-            TaskKind::Classification | TaskKind::Binary => {
-                matches!(metric, MetricName::Accuracy | MetricName::MacroF1)
-            }
-            TaskKind::Regression => {
-                matches!(metric, MetricName::Rmse | MetricName::Mae | MetricName::R2)
-            }
-        };
-        if !fits {
-            return Err(format!(
-                "key `{at}.metric`: `{}` does not apply to a {} task (expected {})",
-                metric.as_str(),
-                format!("{:?}", t.kind).to_lowercase(),
-                if t.kind == TaskKind::Regression {
-                    "`rmse`, `mae` or `r2`"
-                } else {
-                    "`accuracy` or `macro_f1`"
-                }
-            ));
-        }
         // Every task must count: a weight of 0 would train a head on nothing.
         if !(t.weight.is_finite() && (t.weight as f32) > 0.0) {
             return Err(format!(
@@ -147,29 +94,6 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
                 ));
             }
         }
-    }
-    if let super::WeightingConfig::Uncertainty {
-        initial_log_variance,
-        lr,
-        ..
-    } = c.weighting
-    {
-        if !initial_log_variance.is_finite() || initial_log_variance.abs() > 50.0 {
-            return Err(format!(
-                "key `weighting.initial_log_variance`: {initial_log_variance}, expected a number between -50 and 50"
-            ));
-        }
-        if let Some(lr) = lr {
-            positive("weighting.lr", lr)?;
-        }
-    }
-    if let super::WeightingConfig::GradNorm { alpha, lr, .. } = c.weighting {
-        if !(alpha.is_finite() && alpha >= 0.0) {
-            return Err(format!(
-                "key `weighting.alpha`: {alpha}, expected a number ≥ 0"
-            ));
-        }
-        positive("weighting.lr", lr)?;
     }
     if c.train.epochs == 0 {
         return Err("key `train.epochs`: 0, expected at least 1".into());
@@ -249,70 +173,6 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
             _ => {}
         }
     }
-    if let DataConfig::Synthetic {
-        samples,
-        features,
-        noise_std,
-        ..
-    } = &c.data
-    {
-        if !(10..=1 << 22).contains(samples) {
-            return Err(format!(
-                "key `data.samples`: {samples}, expected 10 to {}",
-                1 << 22
-            ));
-        }
-        if *features == 0 || *features > 1 << 16 {
-            return Err(format!(
-                "key `data.features`: {features}, expected 1 to {}",
-                1 << 16
-            ));
-        }
-        if noise_std.is_empty() {
-            return Err(
-                "key `data.noise_std`: empty, expected one noise level per target column".into(),
-            );
-        }
-        if let Some(bad) = noise_std
-            .iter()
-            .find(|s| !(s.is_finite() && **s >= 0.0 && **s < 1e6))
-        {
-            return Err(format!(
-                "key `data.noise_std`: {bad}, expected standard deviations in [0, 1e6)"
-            ));
-        }
-    }
-    if let DataConfig::GradnormToy {
-        samples,
-        sigmas,
-        inputs,
-        outputs,
-        ..
-    } = &c.data
-    {
-        if !(10..=1 << 20).contains(samples) {
-            return Err(format!(
-                "key `data.samples`: {samples}, expected 10 to {}",
-                1 << 20
-            ));
-        }
-        for (k, v) in [("inputs", *inputs), ("outputs", *outputs)] {
-            if v == 0 || v > 4096 {
-                return Err(format!("key `data.{k}`: {v}, expected 1 to 4096"));
-            }
-        }
-        if sigmas.is_empty() {
-            return Err("key `data.sigmas`: empty, expected one scale per task".into());
-        }
-        if let Some(bad) = sigmas
-            .iter()
-            .find(|s| !(s.is_finite() && **s > 0.0 && **s < 1e6))
-        {
-            return Err(format!(
-                "key `data.sigmas`: {bad}, expected scales in (0, 1e6)"
-            ));
-        }
-    }
     let split = c.data.split();
     for (k, v) in [("validation", split.validation), ("test", split.test)] {
         if let SplitAmount::Fraction(f) = v {
@@ -321,18 +181,6 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
                     "key `data.split.{k}`: {f}, expected a fraction in [0, 1) or a count"
                 ));
             }
-        }
-    }
-    if let DataConfig::Idx {
-        test_images,
-        test_labels,
-        ..
-    } = &c.data
-    {
-        if test_images.is_some() != test_labels.is_some() {
-            return Err(
-                "keys `data.test_images` and `data.test_labels`: give both or neither".into(),
-            );
         }
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! Numeric CSV files with a header row.
 
-use crate::error::{Error, Result};
+use mtl_plugin::SourceError;
 use std::path::Path;
 
 /// Column names and the values, row-major.
@@ -23,15 +23,16 @@ impl CsvTable {
 }
 
 /// Reads every cell as a number; a cell that is not one is an error naming its line and column.
-pub fn read_csv(path: &Path, key: &str) -> Result<CsvTable> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| Error::data(path, format!("cannot read the file named by `{key}`: {e}")))?;
+pub fn read_csv(path: &Path, key: &str) -> Result<CsvTable, SourceError> {
+    let file = std::fs::File::open(path).map_err(|e| {
+        SourceError::new(path, format!("cannot read the file named by `{key}`: {e}"))
+    })?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(file);
     let header: Vec<String> = reader
         .headers()
-        .map_err(|e| Error::data(path, format!("cannot read the header row: {e}")))?
+        .map_err(|e| SourceError::new(path, format!("cannot read the header row: {e}")))?
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
@@ -40,7 +41,7 @@ pub fn read_csv(path: &Path, key: &str) -> Result<CsvTable> {
         .enumerate()
         .find(|(i, h)| header[..*i].contains(h))
     {
-        return Err(Error::data(
+        return Err(SourceError::new(
             path,
             format!("the header names column `{dup}` twice (column {})", i + 1),
         ));
@@ -48,10 +49,10 @@ pub fn read_csv(path: &Path, key: &str) -> Result<CsvTable> {
     let mut values = Vec::new();
     let mut rows = 0;
     for record in reader.records() {
-        let record = record.map_err(|e| Error::data(path, format!("malformed CSV: {e}")))?;
+        let record = record.map_err(|e| SourceError::new(path, format!("malformed CSV: {e}")))?;
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         if record.len() != header.len() {
-            return Err(Error::data(
+            return Err(SourceError::new(
                 path,
                 format!(
                     "line {line}: {} fields, the header has {}",
@@ -62,14 +63,14 @@ pub fn read_csv(path: &Path, key: &str) -> Result<CsvTable> {
         }
         for (cell, name) in record.iter().zip(&header) {
             let v: f64 = cell.trim().parse().map_err(|_| {
-                Error::data(
+                SourceError::new(
                     path,
                     format!("line {line}, column `{name}`: `{cell}` is not a number"),
                 )
             })?;
             // Training runs in f32: NaN, ±inf and values beyond ±3.4e38 cannot be used.
             if !(v as f32).is_finite() {
-                return Err(Error::data(
+                return Err(SourceError::new(
                     path,
                     format!("line {line}, column `{name}`: `{cell}` is not a finite 32-bit number"),
                 ));
@@ -79,7 +80,7 @@ pub fn read_csv(path: &Path, key: &str) -> Result<CsvTable> {
         rows += 1;
     }
     if rows == 0 {
-        return Err(Error::data(path, "the file has a header but no rows"));
+        return Err(SourceError::new(path, "the file has a header but no rows"));
     }
     Ok(CsvTable {
         header,

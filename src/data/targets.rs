@@ -2,18 +2,10 @@
 //! and checked against the task: class labels must fit the head.
 
 use super::RawData;
-use crate::config::{ExperimentConfig, TaskConfig, TaskKind};
+use crate::config::{ExperimentConfig, TaskConfig, Transform};
 use crate::error::{Error, Result};
+use mtl_plugin::{TargetType, Targets};
 use std::path::Path;
-
-/// Targets of one task for the rows of one split.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Targets {
-    /// Class indices (classification) or 0/1 (binary).
-    Classes(Vec<usize>),
-    /// Regression targets (`width` per row, row-major), standardised if the task asks for it.
-    Values { values: Vec<f32>, width: usize },
-}
 
 /// `original = value * std + mean`; identity for classification tasks.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,16 +45,20 @@ fn raw_targets(
     let at = format!("tasks[{task_index}] ({})", task.name);
     let col = column(raw, task);
     let width = col.len() / raw.len.max(1);
-    if width != 1 || task.head_size() != 1 && task.kind == TaskKind::Regression {
-        // A column of several values per row feeds a regression head of that many outputs.
-        if task.kind != TaskKind::Regression || width != task.head_size() || task.map.is_some() {
+    let expected = match task.task_kind().target_type() {
+        TargetType::Values { width, .. } => Some(width),
+        TargetType::Classes { .. } => None,
+    };
+    if width != 1 || expected.is_some_and(|w| w != 1) {
+        // A column of several values per row feeds a real-valued head of that many outputs.
+        if expected != Some(width) || task.map.is_some() {
             return Err(Error::data(
                 source,
                 format!(
                     "key `{at}.label`: column `{}` holds {width} value(s) per row, but the task expects {}{}",
                     task.label,
-                    task.head_size(),
-                    if task.kind == TaskKind::Regression { " (set `outputs` to match)" } else { "" }
+                    expected.unwrap_or(1),
+                    if expected.is_some() { " (set `outputs` to match)" } else { "" }
                 ),
             ));
         }
@@ -110,14 +106,11 @@ fn raw_targets(
 fn check_classes(
     task_index: usize,
     task: &TaskConfig,
+    limit: usize,
     values: &[f64],
     source: &Path,
 ) -> Result<()> {
     let at = format!("tasks[{task_index}] ({})", task.name);
-    let limit = match task.kind {
-        TaskKind::Binary => 2,
-        _ => task.head_size(),
-    };
     let origin = if task.map.is_some() {
         format!("`map` over column `{}` gives", task.label)
     } else {
@@ -134,13 +127,14 @@ fn check_classes(
     }
     let largest = values.iter().cloned().fold(0.0, f64::max);
     if largest >= limit as f64 {
-        let expected = match task.kind {
-            TaskKind::Binary => "binary labels must be 0 or 1".to_string(),
-            _ => format!(
-                "the head has `classes = {limit}` (labels 0..={}); set `{at}.classes` to at least {}",
+        let expected = if task.options.contains_key("classes") {
+            format!(
+                "the task has `classes = {limit}` (labels 0..={}); set `{at}.classes` to at least {}",
                 limit - 1,
                 largest + 1.0
-            ),
+            )
+        } else {
+            format!("a {} task takes labels 0..={}", task.kind, limit - 1)
         };
         return Err(Error::data(
             source,
@@ -167,10 +161,24 @@ pub(super) fn task_values(
         .iter()
         .enumerate()
         .map(|(i, task)| {
-            let values = raw_targets(i, task, raw, &all, source, exact_map)?;
-            match task.kind {
-                TaskKind::Classification | TaskKind::Binary => check_classes(i, task, &values, source)?,
-                TaskKind::Regression => {
+            let mut values = raw_targets(i, task, raw, &all, source, exact_map)?;
+            if let Some(Transform::Log) = task.transform {
+                if let Some((row, bad)) = values.iter().enumerate().find(|(_, v)| **v <= 0.0 || v.is_nan()) {
+                    return Err(Error::data(
+                        source,
+                        format!(
+                            "key `tasks[{i}] ({}).transform`: `log` needs positive values, but column `{}` holds {bad} (row {})",
+                            task.name,
+                            task.label,
+                            row / (values.len() / raw.len.max(1)).max(1) + 1
+                        ),
+                    ));
+                }
+                values.iter_mut().for_each(|v| *v = v.ln());
+            }
+            match task.task_kind().target_type() {
+                TargetType::Classes { classes } => check_classes(i, task, classes, &values, source)?,
+                TargetType::Values { .. } => {
                     if let Some(bad) = values.iter().find(|v| !(**v as f32).is_finite()) {
                         return Err(Error::data(
                             source,
@@ -195,11 +203,14 @@ pub(super) fn fit_scales(
         .iter()
         .zip(values)
         .map(|(task, v)| {
-            if task.kind != TaskKind::Regression || !task.standardize {
+            let TargetType::Values {
+                width,
+                standardize: true,
+            } = task.task_kind().target_type()
+            else {
                 return TargetScale::IDENTITY;
-            }
+            };
             // One scale per task, pooled over its outputs.
-            let width = task.head_size();
             let train_values = || train.iter().flat_map(|&r| &v[r * width..(r + 1) * width]);
             let n = (train.len() * width).max(1) as f64;
             let mean = train_values().sum::<f64>() / n;
@@ -223,38 +234,18 @@ pub(super) fn select(
         .tasks
         .iter()
         .zip(values.iter().zip(scales))
-        .map(|(task, (v, s))| match task.kind {
-            TaskKind::Classification | TaskKind::Binary => {
+        .map(|(task, (v, s))| match task.task_kind().target_type() {
+            TargetType::Classes { .. } => {
                 Targets::Classes(rows.iter().map(|&r| v[r] as usize).collect())
             }
-            TaskKind::Regression => {
-                let width = task.head_size();
-                Targets::Values {
-                    values: rows
-                        .iter()
-                        .flat_map(|&r| &v[r * width..(r + 1) * width])
-                        .map(|&x| ((x - s.mean) / s.std) as f32)
-                        .collect(),
-                    width,
-                }
-            }
-        })
-        .collect()
-}
-
-impl Targets {
-    /// The targets of `rows`, in that order.
-    pub fn select(&self, rows: &[usize]) -> Targets {
-        match self {
-            Targets::Classes(c) => Targets::Classes(rows.iter().map(|&r| c[r]).collect()),
-            Targets::Values { values, width } => Targets::Values {
+            TargetType::Values { width, .. } => Targets::Values {
                 values: rows
                     .iter()
-                    .flat_map(|&r| &values[r * width..(r + 1) * width])
-                    .copied()
+                    .flat_map(|&r| &v[r * width..(r + 1) * width])
+                    .map(|&x| ((x - s.mean) / s.std) as f32)
                     .collect(),
-                width: *width,
+                width,
             },
-        }
-    }
+        })
+        .collect()
 }

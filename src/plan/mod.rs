@@ -5,7 +5,8 @@ pub mod shapes;
 
 pub use shapes::{ConvGeometry, PoolGeometry, ResolvedLayer, ShapeRow, ShapeTable};
 
-use crate::config::{ExperimentConfig, GradNormOn, WeightingConfig};
+use crate::config::ExperimentConfig;
+use crate::weighting::GradientNorms;
 use std::fmt;
 
 /// One model to train: which tasks its heads serve.
@@ -33,11 +34,9 @@ impl Plan {
     /// Resolves shapes for a sample of shape `input` and lists the models.
     pub fn new(config: &ExperimentConfig, input: &[usize]) -> Result<Plan, String> {
         let shapes = shapes::resolve(input, &config.trunk.layers, &config.tasks)?;
-        if let WeightingConfig::GradNorm {
-            on: GradNormOn::LastSharedLayer,
-            ..
-        } = config.weighting
-        {
+        let tasks: Vec<_> = config.tasks.iter().collect();
+        let strategy = crate::weighting::build(&config.weighting, &tasks, config.train.optimizer);
+        if strategy.gradient_norms() == GradientNorms::LastSharedLayer {
             check_gradnorm_layer(&shapes.trunk_layers)?;
         }
         let mut models = vec![ModelPlan {

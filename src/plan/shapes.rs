@@ -286,7 +286,7 @@ impl fmt::Display for ShapeTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Padding, PaddingName, TaskKind};
+    use crate::config::{Padding, PaddingName};
 
     fn conv(out_channels: usize, same: bool) -> LayerConfig {
         LayerConfig::Conv2d {
@@ -302,17 +302,7 @@ mod tests {
     }
 
     fn task(name: &str, classes: usize) -> TaskConfig {
-        TaskConfig {
-            name: name.into(),
-            kind: TaskKind::Classification,
-            label: "label".into(),
-            outputs: None,
-            classes: Some(classes),
-            map: None,
-            weight: 1.0,
-            metric: None,
-            standardize: true,
-        }
+        TaskConfig::for_tests(name, "classification", Some(classes))
     }
 
     #[test]

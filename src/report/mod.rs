@@ -202,7 +202,7 @@ pub fn write(s: &Summary) -> Result<()> {
             .points
             .iter()
             .find_map(|p| p.headline(task))
-            .map(|st| st.metric)
+            .map(|st| st.metric.clone())
         else {
             continue;
         };

@@ -73,8 +73,8 @@ pub fn compare(tasks: &[TaskMetrics], mtl: &Values, stl: &Values) -> Vec<Compari
     let mut per_task = Vec::new();
     for t in tasks {
         let mut deltas = Vec::new();
-        for &metric in &t.metrics {
-            let key = (t.task.clone(), metric);
+        for metric in &t.metrics {
+            let key = (t.task.clone(), metric.clone());
             let (m, s) = (mtl.get(&key).copied(), stl.get(&key).copied());
             let direction = metric.direction();
             let (delta, pct) = match (m, s) {
@@ -164,17 +164,17 @@ mod tests {
     fn compare_pairs_the_values_of_each_task_and_metric() {
         let tasks = [TaskMetrics {
             task: "y".into(),
-            metrics: vec![MetricName::Rmse, MetricName::R2],
-            headline: MetricName::Rmse,
+            metrics: vec![MetricName::from("rmse"), MetricName::from("r2")],
+            headline: MetricName::from("rmse"),
         }];
         let mtl: Values = [
-            (("y".into(), MetricName::Rmse), 9.0),
-            (("y".into(), MetricName::R2), 0.5),
+            (("y".into(), MetricName::from("rmse")), 9.0),
+            (("y".into(), MetricName::from("r2")), 0.5),
         ]
         .into();
         let stl: Values = [
-            (("y".into(), MetricName::Rmse), 10.0),
-            (("y".into(), MetricName::R2), 0.4),
+            (("y".into(), MetricName::from("rmse")), 10.0),
+            (("y".into(), MetricName::from("r2")), 0.4),
         ]
         .into();
         let rows = compare(&tasks, &mtl, &stl);

@@ -12,7 +12,6 @@ pub use summary::Summary;
 
 use crate::config::{ExperimentConfig, MetricName};
 use crate::error::Result;
-use crate::tasks::metrics_of;
 use crate::train::{ModelRun, Split};
 use std::path::Path;
 
@@ -25,13 +24,24 @@ pub fn num(v: Option<f64>) -> String {
     }
 }
 
-pub(crate) const ALL_METRICS: [MetricName; 5] = [
-    MetricName::Accuracy,
-    MetricName::MacroF1,
-    MetricName::Rmse,
-    MetricName::Mae,
-    MetricName::R2,
-];
+/// The metrics that occur in `runs`' histories, in the registry's order
+/// (built-ins first), so `history.csv` has one column per metric reported.
+fn history_metrics(runs: &[ModelRun]) -> Vec<MetricName> {
+    let mut seen: Vec<&MetricName> = Vec::new();
+    for (m, _) in runs
+        .iter()
+        .flat_map(|r| &r.history)
+        .flat_map(|r| &r.metrics)
+    {
+        if !seen.contains(&m) {
+            seen.push(m);
+        }
+    }
+    let order = crate::plugins::registry().metric_names();
+    let mut names: Vec<MetricName> = seen.into_iter().cloned().collect();
+    names.sort_by_key(|m| order.iter().position(|o| *o == m.as_str()));
+    names
+}
 
 /// The strategy columns (e.g. `sigma2`) that occur in `rows`, in order of
 /// first appearance; models whose strategy has none leave them empty.
@@ -60,8 +70,10 @@ fn extra_cells<'a>(
 /// `history.csv`: one row per epoch, model, task and split; a column per metric
 /// (empty where a metric does not apply to the task's kind).
 pub fn write_history(path: &Path, runs: &[ModelRun]) -> Result<()> {
+    let metrics = history_metrics(runs);
+    let metrics = &metrics;
     let mut header = vec!["epoch", "model", "task", "split", "loss"];
-    header.extend(ALL_METRICS.iter().map(|m| m.as_str()));
+    header.extend(metrics.iter().map(|m| m.as_str()));
     header.push("weight");
     // Strategy columns (e.g. `sigma2`), empty for models whose strategy has none.
     let extra_names = extra_columns(
@@ -83,7 +95,7 @@ pub fn write_history(path: &Path, runs: &[ModelRun]) -> Result<()> {
                     num(Some(r.loss)),
                 ];
                 row.extend(
-                    ALL_METRICS
+                    metrics
                         .iter()
                         .map(|m| num(r.metrics.iter().find(|(n, _)| n == m).map(|(_, v)| *v))),
                 );
@@ -139,11 +151,11 @@ pub fn write_metrics(path: &Path, config: &ExperimentConfig, runs: &[ModelRun]) 
         };
         for split in [Split::Validation, Split::Test] {
             for r in run.selected(split) {
-                let kind = config
+                let reported = config
                     .tasks
                     .iter()
                     .find(|t| t.name == r.task)
-                    .map(|t| t.kind);
+                    .map(|t| t.metric_names());
                 rows.push(vec![
                     run.model.clone(),
                     r.task.clone(),
@@ -153,12 +165,12 @@ pub fn write_metrics(path: &Path, config: &ExperimentConfig, runs: &[ModelRun]) 
                     epoch.to_string(),
                 ]);
                 for (m, v) in &r.metrics {
-                    debug_assert!(kind.is_none_or(|k| metrics_of(k).contains(m)));
+                    debug_assert!(reported.as_ref().is_none_or(|names| names.contains(m)));
                     rows.push(vec![
                         run.model.clone(),
                         r.task.clone(),
                         split.as_str().into(),
-                        m.as_str().into(),
+                        m.as_str().to_string(),
                         num(Some(*v)),
                         epoch.to_string(),
                     ]);

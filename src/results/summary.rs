@@ -9,10 +9,10 @@
 //! wide `summary.csv` (one row per point). See `docs/results.md`.
 
 use super::comparison::{compare, delta_m, TaskMetrics, Values};
-use super::{num, write_comparison, write_csv, ALL_METRICS};
+use super::{num, write_comparison, write_csv};
 use crate::config::{ExperimentConfig, MetricName};
 use crate::error::{Error, Result};
-use crate::tasks::{metrics_of, Direction};
+use crate::tasks::Direction;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -150,10 +150,16 @@ fn test_values(folder: &Path, model: &str) -> Result<Option<Values>> {
         if row[m] != model || row[s] != "test" || row[k] == "loss" {
             continue;
         }
-        let metric = ALL_METRICS
-            .into_iter()
-            .find(|m| m.as_str() == row[k])
-            .ok_or_else(|| Error::data(&path, format!("unknown metric `{}`", row[k])))?;
+        let metric = MetricName::from(row[k].as_str());
+        if !metric.is_known() {
+            return Err(Error::data(
+                &path,
+                format!(
+                    "unknown metric `{}`: no metric of that name is linked into this build",
+                    row[k]
+                ),
+            ));
+        }
         let value: f64 = row[v]
             .parse()
             .map_err(|_| Error::data(&path, format!("value `{}` is not a number", row[v])))?;
@@ -175,7 +181,7 @@ fn task_metrics(folder: &Path) -> Result<Option<Vec<TaskMetrics>>> {
             .iter()
             .map(|t| TaskMetrics {
                 task: t.name.clone(),
-                metrics: metrics_of(t.kind).to_vec(),
+                metrics: t.metric_names(),
                 headline: t.metric(),
             })
             .collect(),
@@ -271,9 +277,9 @@ fn summarise_point(
     let mut stats: Vec<Stats> = tasks
         .iter()
         .flat_map(|t| {
-            t.metrics.iter().map(|&metric| Stats {
+            t.metrics.iter().map(|metric| Stats {
                 task: t.task.clone(),
-                metric,
+                metric: metric.clone(),
                 mtl: Vec::new(),
                 stl: Vec::new(),
                 delta_pct: Vec::new(),
@@ -313,14 +319,14 @@ fn summarise_point(
             }
         }
         for st in &mut stats {
-            let key = (st.task.clone(), st.metric);
+            let key = (st.task.clone(), st.metric.clone());
             if let Some(v) = stl.get(&key) {
                 st.stl.push((seed, *v));
             }
         }
         let Some(mtl) = mtl else { continue };
         for st in &mut stats {
-            if let Some(v) = mtl.get(&(st.task.clone(), st.metric)) {
+            if let Some(v) = mtl.get(&(st.task.clone(), st.metric.clone())) {
                 st.mtl.push((seed, *v));
             }
         }
@@ -431,7 +437,7 @@ fn write_wide(path: &Path, s: &Summary) -> Result<()> {
     for p in &s.points {
         for t in &p.tasks {
             if !headline.iter().any(|(task, _)| *task == t.task) {
-                headline.push((t.task.clone(), t.headline));
+                headline.push((t.task.clone(), t.headline.clone()));
             }
         }
     }

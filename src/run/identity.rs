@@ -141,14 +141,17 @@ mod tests {
         let mut other = base.clone();
         other.weighting = toml::from_str("strategy = \"uncertainty\"").unwrap();
         other.tasks[0].weight = 0.5;
-        other.tasks[1].standardize = false;
+        other.tasks[1]
+            .options
+            .insert("standardize".into(), false.into());
         other.experiment.seed = 3;
         other.train.log_every = 1;
         assert_eq!(baseline_id(&other, "a"), baseline_id(&base, "a"));
         // The other tasks do not matter, but the task itself does.
         other.tasks.pop();
         assert_eq!(baseline_id(&other, "a"), baseline_id(&base, "a"));
-        other.tasks[0].kind = crate::config::TaskKind::Regression;
+        other.tasks[0].kind = "regression".into();
+        other.tasks[0].options.clear();
         assert_ne!(baseline_id(&other, "a"), baseline_id(&base, "a"));
         assert_ne!(baseline_id(&base, "a"), baseline_id(&base, "b/c"));
         assert!(baseline_id(&base, "b/c").starts_with("b_c-"));

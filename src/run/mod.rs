@@ -14,7 +14,7 @@ pub use identity::{baseline_config, baseline_dir, baseline_id, experiment_dir, p
 pub use jobs::{Job, JobKind};
 
 use crate::config::{self, ExperimentConfig};
-use crate::data::{self, DataFile, PreparedData, RawData};
+use crate::data::{self, PreparedData};
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::train::ProgressMode;
@@ -57,7 +57,7 @@ pub fn prepare(
     DataCache::default().prepare(&config, &path.display().to_string())
 }
 
-type Raw = (RawData, Option<RawData>, Vec<DataFile>);
+type Raw = data::Loaded;
 
 /// Raw data by data config, so the runs of a sweep read each file once.
 #[derive(Default, Clone)]
@@ -103,7 +103,12 @@ impl DataCache {
                 raw
             }
         };
-        let (main, test, files) = (*raw).clone();
+        let data::Loaded {
+            main,
+            test,
+            files,
+            settled,
+        } = (*raw).clone();
         let input = match &config.trunk.input {
             Some(shape) => {
                 let (have, want) = (
@@ -124,13 +129,8 @@ impl DataCache {
             None => main.sample_shape.clone(),
         };
         let plan = Plan::new(&config, &input).map_err(|m| Error::config(file, m))?;
-        // The input columns, written out: a baseline, which has one label
-        // column, must read the same inputs as the multi-task model.
-        if let config::DataConfig::Csv { features, .. } = &mut config.data {
-            if features.is_none() {
-                *features = Some(main.feature_names.clone());
-            }
-        }
+        // What the source settled from the data (a CSV source's input columns).
+        config.data.options.extend(settled);
         let mut prepared = data::prepare(&config, main, test, files)?;
         prepared.sample_shape = input.clone();
         // resolved.toml carries every default, including those derived here.

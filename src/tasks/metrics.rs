@@ -2,46 +2,8 @@
 //! accuracy and macro-F1 for class tasks, RMSE, MAE and R² (in the target's
 //! original units) for regression.
 
-use crate::config::{MetricName, TaskKind};
-use crate::data::{TargetScale, Targets};
-
-/// Whether a larger value of a metric is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    Higher,
-    Lower,
-}
-
-impl Direction {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Direction::Higher => "higher",
-            Direction::Lower => "lower",
-        }
-    }
-}
-
-/// Predicted class per row: argmax of the logits (first on ties), or logit > 0 for binary.
-pub fn predicted_classes(kind: TaskKind, outputs: &[f32], size: usize) -> Vec<usize> {
-    match kind {
-        TaskKind::Binary => outputs.iter().map(|&o| usize::from(o > 0.0)).collect(),
-        _ => outputs
-            .chunks(size)
-            .map(|row| {
-                row.iter()
-                    .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
-                        if v > best.1 {
-                            (i, v)
-                        } else {
-                            best
-                        }
-                    })
-                    .0
-            })
-            .collect(),
-    }
-}
+use mtl_plugin::metric::OutcomeKind;
+use mtl_plugin::{Direction, Metric, Outcome};
 
 pub fn accuracy(pred: &[usize], truth: &[usize]) -> f64 {
     let hits = pred.iter().zip(truth).filter(|(p, t)| p == t).count();
@@ -105,63 +67,81 @@ pub fn r2(pred: &[f64], truth: &[f64]) -> f64 {
     }
 }
 
-/// Every metric of the task's kind for outputs `[rows, size]`.
-pub fn evaluate_outputs(
-    kind: TaskKind,
-    outputs: &[f32],
-    size: usize,
-    targets: &Targets,
-    scale: TargetScale,
-) -> Vec<(MetricName, f64)> {
-    match targets {
-        Targets::Classes(truth) => {
-            let pred = predicted_classes(kind, outputs, size);
-            vec![
-                (MetricName::Accuracy, accuracy(&pred, truth)),
-                (MetricName::MacroF1, macro_f1(&pred, truth)),
-            ]
+/// Defines a metric type over class or value outcomes from one of the functions above.
+macro_rules! metric {
+    ($ty:ident, $name:literal, $direction:ident, Classes, $f:expr) => {
+        pub struct $ty;
+        impl Metric for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn direction(&self) -> Direction {
+                Direction::$direction
+            }
+            fn reads(&self) -> OutcomeKind {
+                OutcomeKind::Classes
+            }
+            fn compute(&self, outcome: &Outcome) -> f64 {
+                match outcome {
+                    Outcome::Classes {
+                        predicted, truth, ..
+                    } => $f(predicted, truth),
+                    Outcome::Values { .. } => f64::NAN,
+                }
+            }
         }
-        Targets::Values { values, width } => {
-            let pred: Vec<f64> = outputs.iter().map(|&o| scale.restore(o)).collect();
-            let truth: Vec<f64> = values.iter().map(|&t| scale.restore(t)).collect();
-            // RMSE and MAE pool every output; R² is the mean of each output's
-            // R² (scikit-learn's "uniform_average").
-            let column = |v: &[f64], j: usize| {
-                v.iter()
-                    .skip(j)
-                    .step_by(*width)
-                    .copied()
-                    .collect::<Vec<_>>()
-            };
-            let r2_mean = (0..*width)
-                .map(|j| r2(&column(&pred, j), &column(&truth, j)))
-                .sum::<f64>()
-                / *width as f64;
-            vec![
-                (MetricName::Rmse, rmse(&pred, &truth)),
-                (MetricName::Mae, mae(&pred, &truth)),
-                (MetricName::R2, r2_mean),
-            ]
+    };
+    ($ty:ident, $name:literal, $direction:ident, Values, $f:expr) => {
+        pub struct $ty;
+        impl Metric for $ty {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn direction(&self) -> Direction {
+                Direction::$direction
+            }
+            fn reads(&self) -> OutcomeKind {
+                OutcomeKind::Values
+            }
+            fn compute(&self, outcome: &Outcome) -> f64 {
+                match outcome {
+                    Outcome::Values {
+                        predicted,
+                        truth,
+                        width,
+                    } => $f(predicted, truth, *width),
+                    Outcome::Classes { .. } => f64::NAN,
+                }
+            }
         }
-    }
+    };
+}
+
+metric!(Accuracy, "accuracy", Higher, Classes, accuracy);
+metric!(MacroF1, "macro_f1", Higher, Classes, macro_f1);
+// RMSE and MAE pool every output; R² is the mean of each output's R²
+// (scikit-learn's "uniform_average").
+metric!(Rmse, "rmse", Lower, Values, |p: &[f64], t: &[f64], _| rmse(
+    p, t
+));
+metric!(Mae, "mae", Lower, Values, |p: &[f64], t: &[f64], _| mae(
+    p, t
+));
+metric!(R2, "r2", Higher, Values, r2_mean);
+
+/// The mean over outputs of each output's R² (`width` values per row).
+fn r2_mean(pred: &[f64], truth: &[f64], width: usize) -> f64 {
+    let column = |v: &[f64], j: usize| v.iter().skip(j).step_by(width).copied().collect::<Vec<_>>();
+    (0..width)
+        .map(|j| r2(&column(pred, j), &column(truth, j)))
+        .sum::<f64>()
+        / width as f64
 }
 
 #[cfg(test)]
 mod tests {
     //! Values computed by hand; `tests/reference/losses_metrics.py` recomputes them.
     use super::*;
-
-    #[test]
-    fn argmax_and_threshold() {
-        assert_eq!(
-            predicted_classes(TaskKind::Classification, &[0.1, 0.7, 0.2, 3.0, 3.0, 1.0], 3),
-            vec![1, 0]
-        );
-        assert_eq!(
-            predicted_classes(TaskKind::Binary, &[0.3, -0.1, 0.0], 1),
-            vec![1, 0, 0]
-        );
-    }
 
     #[test]
     fn accuracy_and_macro_f1() {
@@ -174,24 +154,25 @@ mod tests {
     }
 
     #[test]
-    fn regression_metrics_in_original_units() {
-        // Standardised outputs with mean 10, std 2: predictions 10, 12, 8 against 11, 12, 6.
-        let out = evaluate_outputs(
-            TaskKind::Regression,
-            &[0.0, 1.0, -1.0],
-            1,
-            &Targets::Values {
-                values: vec![0.5, 1.0, -2.0],
-                width: 1,
-            },
-            TargetScale {
-                mean: 10.0,
-                std: 2.0,
-            },
-        );
-        // errors −1, 0, 2: RMSE √(5/3), MAE 1; truth mean 29/3, SS_tot 62/3, SS_res 5 → R² = 1 − 15/62.
-        assert!((out[0].1 - (5.0f64 / 3.0).sqrt()).abs() < 1e-9);
-        assert!((out[1].1 - 1.0).abs() < 1e-9);
-        assert!((out[2].1 - (1.0 - 15.0 / 62.0)).abs() < 1e-9);
+    fn regression_metrics() {
+        // Predictions 10, 12, 8 against 11, 12, 6: errors −1, 0, 2: RMSE √(5/3),
+        // MAE 1; truth mean 29/3, SS_tot 62/3, SS_res 5 → R² = 1 − 15/62.
+        let (p, t) = ([10.0, 12.0, 8.0], [11.0, 12.0, 6.0]);
+        let o = Outcome::Values {
+            predicted: &p,
+            truth: &t,
+            width: 1,
+        };
+        assert!((Rmse.compute(&o) - (5.0f64 / 3.0).sqrt()).abs() < 1e-9);
+        assert!((Mae.compute(&o) - 1.0).abs() < 1e-9);
+        assert!((R2.compute(&o) - (1.0 - 15.0 / 62.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn r2_averages_the_outputs() {
+        // Output 0 is perfect (R² 1); output 1 predicts the mean (R² 0).
+        let p = [1.0, 5.0, 2.0, 5.0, 3.0, 5.0];
+        let t = [1.0, 4.0, 2.0, 5.0, 3.0, 6.0];
+        assert!((r2_mean(&p, &t, 2) - 0.5).abs() < 1e-12);
     }
 }

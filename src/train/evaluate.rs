@@ -5,7 +5,7 @@ use crate::config::{MetricName, TaskConfig};
 use crate::data::{Part, PreparedData};
 use crate::model::Network;
 use crate::plan::ModelPlan;
-use crate::tasks::{batch_targets, metrics::evaluate_outputs, task_loss};
+use crate::tasks::evaluate_outputs;
 use dfdx::prelude::*;
 
 /// Rows per forward pass: enough to keep the kernels busy, small enough that
@@ -23,21 +23,17 @@ pub fn evaluate(
     let dev = network.device().clone();
     let mut loss_sums = vec![0f64; tasks.len()];
     let mut outputs: Vec<Vec<f32>> = vec![Vec::with_capacity(part.len); tasks.len()];
+    let kinds: Vec<_> = tasks.iter().map(|t| t.task_kind()).collect();
     let all: Vec<usize> = (0..part.len).collect();
     for rows in all.chunks(EVAL_BATCH) {
         let z = network.trunk(input_batch(&dev, part, &data.sample_shape, rows), false);
-        for (k, task) in tasks.iter().enumerate() {
+        for (k, kind) in kinds.iter().enumerate() {
             let out = network.heads[k].forward(z.clone());
             outputs[k].extend(out.as_vec());
-            let target = batch_targets(
-                &dev,
-                task.kind,
-                task.head_size(),
-                &part.targets[plan.tasks[k]],
-                rows,
-            );
+            let target = kind.target_matrix(&dev, &part.targets[plan.tasks[k]], rows);
+            // Task kinds define their loss on a tape; nothing is differentiated here.
             loss_sums[k] +=
-                f64::from(task_loss(task.kind, out, target).array()) * rows.len() as f64;
+                f64::from(kind.loss(out.leaky_traced(), target).array()) * rows.len() as f64;
         }
     }
     tasks
@@ -46,9 +42,9 @@ pub fn evaluate(
         .map(|(k, task)| {
             let t = plan.tasks[k];
             let metrics = evaluate_outputs(
-                task.kind,
+                kinds[k].as_ref(),
+                &task.metric_names(),
                 &outputs[k],
-                task.head_size(),
                 &part.targets[t],
                 data.target_scales[t],
             );

@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::model::conv2d::host_copy;
 use crate::model::{Activation, Backend, Cut, Matrix, Network};
 use crate::plan::{ModelPlan, ShapeTable};
-use crate::tasks::{batch_targets, metrics::evaluate_outputs, task_loss};
+use crate::tasks::evaluate_outputs;
 use crate::weighting::{self, GradientNorms, WeightingStrategy};
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -367,15 +367,13 @@ fn train_step(
 ) -> Result<StepOut, (String, f32)> {
     let dev = network.device().clone();
     let x = input_batch(&dev, &data.train, &data.sample_shape, rows);
-    let targets = tasks
+    let kinds: Vec<Box<dyn TaskKind>> = tasks.iter().map(|t| t.task_kind()).collect();
+    let targets = kinds
         .iter()
         .enumerate()
-        .map(|(k, task)| {
-            let t = &data.train.targets[plan.tasks[k]];
-            (
-                task.kind,
-                batch_targets(&dev, task.kind, task.head_size(), t, rows),
-            )
+        .map(|(k, kind)| {
+            let t = kind.target_matrix(&dev, &data.train.targets[plan.tasks[k]], rows);
+            (kind.as_ref(), t)
         })
         .collect();
     let mut step = step_gradients(network, strategy, x, targets)
@@ -427,7 +425,7 @@ fn step_gradients(
     network: &Network,
     strategy: &mut dyn WeightingStrategy,
     x: Activation<NoneTape>,
-    targets: Vec<(TaskKind, Matrix)>,
+    targets: Vec<(&dyn TaskKind, Matrix)>,
 ) -> Result<StepGradients, (usize, f32)> {
     let dev = network.device().clone();
     let batch = match &x {
@@ -469,7 +467,7 @@ fn step_gradients(
     for (k, (kind, target)) in targets.into_iter().enumerate() {
         let out = network.heads[k].forward(z.clone().leaky_traced());
         outputs.push(out.as_vec());
-        losses.push(task_loss(kind, out, target));
+        losses.push(kind.loss(out, target));
     }
     let values: Vec<f32> = losses.iter().map(|l| l.array()).collect();
     if let Some(k) = values.iter().position(|v| !v.is_finite()) {
@@ -635,9 +633,9 @@ impl EpochSums {
                     loss: self.loss[k] / self.samples.max(1) as f64,
                     extras: extras[k].clone(),
                     metrics: evaluate_outputs(
-                        task.kind,
+                        task.task_kind().as_ref(),
+                        &task.metric_names(),
                         &self.outputs[k],
-                        task.head_size(),
                         &targets,
                         data.target_scales[t],
                     ),
@@ -651,7 +649,7 @@ impl EpochSums {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{LayerConfig, Padding, PaddingName, TaskConfig, TaskKind};
+    use crate::config::{LayerConfig, Padding, PaddingName, TaskConfig};
     use crate::model::ParamMut;
     use crate::plan::shapes::resolve;
 
@@ -692,17 +690,7 @@ mod tests {
                 LayerConfig::Tanh {},
             ],
         ];
-        let task = TaskConfig {
-            name: "t".into(),
-            kind: TaskKind::Classification,
-            label: "label".into(),
-            outputs: None,
-            classes: Some(3),
-            map: None,
-            weight: 1.0,
-            metric: None,
-            standardize: true,
-        };
+        let task = TaskConfig::for_tests("t", "classification", Some(3));
         for layers in trunks {
             let shapes = resolve(&[1, 6, 6], &layers, std::slice::from_ref(&task)).unwrap();
             let dev = Backend::default();
@@ -857,24 +845,15 @@ mod tests {
                 ],
             ),
         ];
-        let task = |name: &str, kind, classes| TaskConfig {
-            name: name.into(),
-            kind,
-            label: "label".into(),
-            outputs: None,
-            classes,
-            map: None,
-            weight: 1.0,
-            metric: None,
-            standardize: true,
-        };
+        let task = TaskConfig::for_tests;
         let tasks = [
-            task("a", TaskKind::Classification, Some(3)),
-            task("b", TaskKind::Binary, None),
-            task("c", TaskKind::Classification, Some(4)),
-            task("d", TaskKind::Binary, None),
-            task("e", TaskKind::Classification, Some(2)),
+            task("a", "classification", Some(3)),
+            task("b", "binary", None),
+            task("c", "classification", Some(4)),
+            task("d", "binary", None),
+            task("e", "classification", Some(2)),
         ];
+        let kinds: Vec<Box<dyn TaskKind>> = tasks.iter().map(|t| t.task_kind()).collect();
         // Five tasks: one block of four and a remainder in the pooled kernel.
         let weights = vec![0.7f32, 1.9, 0.4, 1.1, 0.9];
         let batch = 9; // more than two CHUNKs of images
@@ -905,19 +884,19 @@ mod tests {
                 [c, h, w] => Activation::Image(dev.tensor_from_vec(xs.clone(), (batch, c, h, w))),
                 _ => Activation::Flat(dev.tensor_from_vec(xs.clone(), (batch, f))),
             };
-            let targets: Vec<(TaskKind, Matrix)> = tasks
+            let targets: Vec<(&dyn TaskKind, Matrix)> = tasks
                 .iter()
                 .enumerate()
                 .map(|(k, t)| {
                     let size = t.head_size();
                     let mut v = vec![0f32; batch * size];
                     for b in 0..batch {
-                        match t.kind {
-                            TaskKind::Binary => v[b] = ((b + k) % 2) as f32,
+                        match t.kind.as_str() {
+                            "binary" => v[b] = ((b + k) % 2) as f32,
                             _ => v[b * size + (b * 7 + k) % size] = 1.0,
                         }
                     }
-                    (t.kind, dev.tensor_from_vec(v, (batch, size)))
+                    (kinds[k].as_ref(), dev.tensor_from_vec(v, (batch, size)))
                 })
                 .collect();
             let step = |w: Vec<f32>, wants| {

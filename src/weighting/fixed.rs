@@ -1,6 +1,25 @@
 //! Fixed weights: the objective is Σ_i w_i·L_i with each task's `weight`.
 
-use super::WeightingStrategy;
+use mtl_plugin::{OptimizerConfig, Options, StrategyBuilder, TaskInfo, WeightingStrategy};
+use serde::{Deserialize, Serialize};
+
+/// `strategy = "fixed"`: no options of its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FixedOptions {}
+
+impl Options for FixedOptions {
+    const NAME: &'static str = "fixed";
+    const ABOUT: &'static str = "Σ w_i·L_i with each task's `weight`";
+}
+
+impl StrategyBuilder for FixedOptions {
+    fn build(&self, tasks: &[TaskInfo], _: &OptimizerConfig) -> Box<dyn WeightingStrategy> {
+        Box::new(Fixed::new(
+            &tasks.iter().map(|t| t.weight).collect::<Vec<_>>(),
+        ))
+    }
+}
 
 pub struct Fixed {
     weights: Vec<f32>,

@@ -10,9 +10,74 @@
 //! step on `w` (its own learning rate) the weights are kept positive and
 //! renormalised to sum to the number of tasks.
 
-use super::scalar_optimizer::ScalarOptimizer;
-use super::{GradientNorms, WeightingStrategy};
-use crate::config::OptimizerConfig;
+use mtl_plugin::scalar_optimizer::ScalarOptimizer;
+use mtl_plugin::{
+    GradientNorms, OptimizerConfig, OptionError, Options, StrategyBuilder, TaskInfo,
+    WeightingStrategy,
+};
+use serde::{Deserialize, Serialize};
+
+/// `strategy = "gradnorm"`: weights learned to balance gradient norms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GradNormOptions {
+    /// Strength of the restoring force toward equal training rates.
+    #[serde(default = "gradnorm_alpha")]
+    pub alpha: f64,
+    /// Learning rate of the task weights.
+    #[serde(default = "gradnorm_lr")]
+    pub lr: f64,
+    /// Where the gradient norms are taken.
+    #[serde(default)]
+    pub on: GradNormOn,
+}
+
+fn gradnorm_alpha() -> f64 {
+    1.5
+}
+fn gradnorm_lr() -> f64 {
+    0.025
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GradNormOn {
+    /// The weights of the last shared layer (the paper's choice).
+    #[default]
+    LastSharedLayer,
+    /// The shared representation the heads read.
+    Representation,
+}
+
+impl Options for GradNormOptions {
+    const NAME: &'static str = "gradnorm";
+    const ABOUT: &'static str = "Chen et al. (2018): weights learned to balance gradient norms";
+
+    fn check(&self) -> Result<(), OptionError> {
+        if !(self.alpha.is_finite() && self.alpha >= 0.0) {
+            return Err(OptionError::new(
+                "alpha",
+                format!("{}, expected a number ≥ 0", self.alpha),
+            ));
+        }
+        super::check_positive("lr", self.lr)
+    }
+}
+
+impl StrategyBuilder for GradNormOptions {
+    fn build(&self, tasks: &[TaskInfo], optimizer: &OptimizerConfig) -> Box<dyn WeightingStrategy> {
+        Box::new(GradNorm::new(
+            tasks.len(),
+            self.alpha,
+            self.lr,
+            match self.on {
+                GradNormOn::LastSharedLayer => GradientNorms::LastSharedLayer,
+                GradNormOn::Representation => GradientNorms::Representation,
+            },
+            *optimizer,
+        ))
+    }
+}
 
 pub struct GradNorm {
     weights: Vec<f64>,

@@ -6,82 +6,51 @@
 
 mod fixed;
 mod gradnorm;
-mod scalar_optimizer;
 mod uncertainty;
 
-pub use fixed::Fixed;
-pub use gradnorm::GradNorm;
-pub use uncertainty::Uncertainty;
+pub use fixed::{Fixed, FixedOptions};
+pub use gradnorm::{GradNorm, GradNormOn, GradNormOptions};
+pub use mtl_plugin::{GradientNorms, StrategyBuilder, TaskInfo, WeightingStrategy};
+pub use uncertainty::{Uncertainty, UncertaintyOptions};
 
-use crate::config::{GradNormOn, OptimizerConfig, TaskConfig, WeightingConfig};
+use crate::config::{TaskConfig, WeightingConfig};
+use mtl_plugin::{OptimizerConfig, OptionError, Registry};
 
-/// Which per-task gradient norms a strategy needs each step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GradientNorms {
-    None,
-    /// `‖∂L_i/∂z‖` at the shared representation.
-    Representation,
-    /// `‖∇_W L_i‖` at the weights of the last shared layer.
-    LastSharedLayer,
+pub fn register(r: &mut Registry) {
+    r.strategy::<FixedOptions>()
+        .strategy::<UncertaintyOptions>()
+        .strategy::<GradNormOptions>();
 }
 
-pub trait WeightingStrategy: Send {
-    /// The name used in TOML (`weighting.strategy`).
-    fn name(&self) -> &'static str;
-    /// Weights for this step, given its task losses (one per task, model order).
-    fn weights(&mut self, losses: &[f32]) -> Vec<f32>;
-    /// The per-task gradient norms `update` wants.
-    fn gradient_norms(&self) -> GradientNorms {
-        GradientNorms::None
-    }
-    /// After the step: update the strategy's own state from the step's losses
-    /// and, if asked for, the per-task gradient norms (`lr_scale` is the
-    /// model's learning-rate schedule factor). `Err(task)` if that task's state
-    /// stopped being a finite number.
-    fn update(
-        &mut self,
-        _losses: &[f32],
-        _norms: Option<&[f64]>,
-        _lr_scale: f64,
-    ) -> Result<(), usize> {
+/// A learning rate: finite and > 0.
+pub(crate) fn check_positive(key: &str, value: f64) -> Result<(), OptionError> {
+    if value.is_finite() && value > 0.0 {
         Ok(())
-    }
-    /// Per-task state worth logging beside the weights, by column name.
-    fn extras(&self) -> Vec<(&'static str, Vec<f64>)> {
-        Vec::new()
+    } else {
+        Err(OptionError::new(
+            key,
+            format!("{value}, expected a number > 0"),
+        ))
     }
 }
 
-/// The strategy of a multi-task model: the registry from TOML names to strategies.
+/// The strategy of a multi-task model, from the registry.
 pub fn build(
     config: &WeightingConfig,
     tasks: &[&TaskConfig],
     optimizer: OptimizerConfig,
 ) -> Box<dyn WeightingStrategy> {
-    match *config {
-        WeightingConfig::Fixed {} => Box::new(Fixed::new(
-            &tasks.iter().map(|t| t.weight).collect::<Vec<_>>(),
-        )),
-        WeightingConfig::Uncertainty {
-            initial_log_variance,
-            lr,
-            regression_form_for_all_tasks,
-        } => Box::new(Uncertainty::new(
-            &tasks.iter().map(|t| t.kind).collect::<Vec<_>>(),
-            initial_log_variance,
-            regression_form_for_all_tasks,
-            optimizer,
-            lr,
-        )),
-        WeightingConfig::GradNorm { alpha, lr, on } => Box::new(GradNorm::new(
-            tasks.len(),
-            alpha,
-            lr,
-            match on {
-                GradNormOn::LastSharedLayer => GradientNorms::LastSharedLayer,
-                GradNormOn::Representation => GradientNorms::Representation,
-            },
-            optimizer,
-        )),
-    }
+    let infos: Vec<TaskInfo> = tasks
+        .iter()
+        .map(|t| TaskInfo {
+            name: t.name.clone(),
+            weight: t.weight,
+            likelihood: t.task_kind().likelihood(),
+        })
+        .collect();
+    crate::plugins::registry()
+        .find_strategy(&config.strategy, &config.options)
+        .expect("the strategy was checked when the config was loaded")
+        .item
+        .build(&infos, &optimizer)
 }

@@ -9,9 +9,57 @@
 //! for a regression task σ_i² settles at the task's MSE. The total can be
 //! negative; that is expected.
 
-use super::scalar_optimizer::ScalarOptimizer;
-use super::WeightingStrategy;
-use crate::config::{OptimizerConfig, TaskKind};
+use mtl_plugin::scalar_optimizer::ScalarOptimizer;
+use mtl_plugin::{
+    Likelihood, OptimizerConfig, OptionError, Options, StrategyBuilder, TaskInfo, WeightingStrategy,
+};
+use serde::{Deserialize, Serialize};
+
+/// `strategy = "uncertainty"`: a learned log-variance per task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UncertaintyOptions {
+    /// Initial `s_i = log σ_i²`.
+    #[serde(default)]
+    pub initial_log_variance: f64,
+    /// Learning rate of the log-variances; default: the model's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    /// Use the regression form `½·exp(−s)·L + ½·s` for every task.
+    #[serde(default)]
+    pub regression_form_for_all_tasks: bool,
+}
+
+impl Options for UncertaintyOptions {
+    const NAME: &'static str = "uncertainty";
+    const ABOUT: &'static str = "Kendall, Gal & Cipolla (2018): a learned log-variance per task";
+
+    fn check(&self) -> Result<(), OptionError> {
+        let s = self.initial_log_variance;
+        if !s.is_finite() || s.abs() > 50.0 {
+            return Err(OptionError::new(
+                "initial_log_variance",
+                format!("{s}, expected a number between -50 and 50"),
+            ));
+        }
+        if let Some(lr) = self.lr {
+            super::check_positive("lr", lr)?;
+        }
+        Ok(())
+    }
+}
+
+impl StrategyBuilder for UncertaintyOptions {
+    fn build(&self, tasks: &[TaskInfo], optimizer: &OptimizerConfig) -> Box<dyn WeightingStrategy> {
+        Box::new(Uncertainty::new(
+            &tasks.iter().map(|t| t.likelihood).collect::<Vec<_>>(),
+            self.initial_log_variance,
+            self.regression_form_for_all_tasks,
+            *optimizer,
+            self.lr,
+        ))
+    }
+}
 
 pub struct Uncertainty {
     /// `s_i = log σ_i²`.
@@ -23,7 +71,7 @@ pub struct Uncertainty {
 
 impl Uncertainty {
     pub fn new(
-        kinds: &[TaskKind],
+        kinds: &[Likelihood],
         initial_log_variance: f64,
         regression_form_for_all_tasks: bool,
         model_optimizer: OptimizerConfig,
@@ -34,7 +82,7 @@ impl Uncertainty {
             factor: kinds
                 .iter()
                 .map(|k| {
-                    if regression_form_for_all_tasks || *k == TaskKind::Regression {
+                    if regression_form_for_all_tasks || *k == Likelihood::Gaussian {
                         0.5
                     } else {
                         1.0
@@ -120,7 +168,7 @@ mod tests {
     fn objective_weights_and_gradient_for_two_tasks() {
         // A classification task (c = 1) with L = 2 and a regression task (c = ½) with L = 3, s = (0.5, −1).
         let mut u = Uncertainty::new(
-            &[TaskKind::Classification, TaskKind::Regression],
+            &[Likelihood::Categorical, Likelihood::Gaussian],
             0.0,
             false,
             sgd(0.1),
@@ -155,14 +203,14 @@ mod tests {
 
     #[test]
     fn regression_form_for_all_tasks_halves_the_classification_weight() {
-        let mut u = Uncertainty::new(&[TaskKind::Classification], 0.0, true, sgd(0.1), None);
+        let mut u = Uncertainty::new(&[Likelihood::Categorical], 0.0, true, sgd(0.1), None);
         assert_eq!(u.weights(&[1.0]), vec![0.5]);
     }
 
     #[test]
     fn sigma_squared_settles_at_the_regression_loss() {
         // With a constant loss L the stationary point is exp(s) = 2·c·L = L for regression.
-        let mut u = Uncertainty::new(&[TaskKind::Regression], 0.0, false, sgd(0.5), None);
+        let mut u = Uncertainty::new(&[Likelihood::Gaussian], 0.0, false, sgd(0.5), None);
         for _ in 0..2000 {
             u.update(&[0.25], None, 1.0).unwrap();
         }

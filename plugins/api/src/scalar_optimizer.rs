@@ -3,7 +3,7 @@
 //! put them in the model's optimizer) and a learning rate of their own.
 //! Same update rules as dfdx's Adam and SGD kernels, in f64.
 
-use crate::config::OptimizerConfig;
+use crate::weighting::OptimizerConfig;
 
 pub struct ScalarOptimizer {
     config: OptimizerConfig,
