@@ -13,6 +13,7 @@ const PLUGINS: &[fn(&mut Registry)] = &[
     mtl_multimnist::register,
     mtl_colored_mnist::register,
     mtl_ordinal::register,
+    mtl_example_balanced_accuracy::register,
 ];
 
 /// The registry, built once.
@@ -28,4 +29,21 @@ pub fn registry() -> &'static Registry {
         }
         r
     })
+}
+
+/// What `mtl-run plugins` prints: one line per registered name, by kind.
+pub fn listing_table() -> String {
+    let listed = registry().listing();
+    let width = |f: fn(&mtl_plugin::registry::Listed) -> &str| {
+        listed.iter().map(|l| f(l).len()).max().unwrap_or(0)
+    };
+    let (w_what, w_name, w_from) = (width(|l| l.what), width(|l| l.name), width(|l| l.provider));
+    let mut out = String::new();
+    for l in &listed {
+        out.push_str(&format!(
+            "{:<w_what$}  {:<w_name$}  {:<w_from$}  {}\n",
+            l.what, l.name, l.provider, l.about
+        ));
+    }
+    out
 }

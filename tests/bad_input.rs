@@ -584,3 +584,169 @@ fn an_exclude_that_matches_no_point() {
     );
     assert_has(&err, &["sweep.exclude[0]", "matches no point of the sweep"]);
 }
+
+/// `file` (a shipped experiment) with `from` replaced by `to` once.
+fn shipped_with(file: &str, from: &str, to: &str) -> String {
+    let t = std::fs::read_to_string(crate_root().join(file)).unwrap();
+    assert!(t.contains(from), "{file} has `{from}`");
+    t.replacen(from, to, 1)
+}
+
+const MULTIMNIST: &str = "experiments/multimnist-small.toml";
+
+#[test]
+fn a_plugin_that_is_not_linked_lists_the_names_there_are() {
+    let toml = shipped_with(
+        MULTIMNIST,
+        "format = \"multimnist\"",
+        "format = \"multimnst\"",
+    );
+    let err = fails_with(&toml, &[]);
+    assert_has(
+        &err,
+        &[
+            "key `data.format`",
+            "unknown data source `multimnst`",
+            "`idx`, `csv`, `synthetic`, `gradnorm_toy`, `multimnist`, `colored-mnist`",
+            "did you mean `multimnist`?",
+            "src/plugins.rs",
+        ],
+    );
+    let toml = shipped_with(
+        "experiments/diamonds.toml",
+        "kind = \"ordinal\"",
+        "kind = \"ordinl\"",
+    );
+    let err = fails_with(&toml, &[]);
+    assert_has(
+        &err,
+        &["unknown task kind `ordinl`", "`ordinal`", "tasks[1] (cut)"],
+    );
+}
+
+#[test]
+fn a_plugin_option_is_named_with_its_plugin() {
+    let err = fails_with(
+        &shipped_with(MULTIMNIST, "pairing_seed = 0", "pairing_sed = 0"),
+        &[],
+    );
+    assert_has(
+        &err,
+        &[
+            "unknown key `pairing_sed` in `data`",
+            "did you mean `pairing_seed`?",
+            "[data source `multimnist`]",
+        ],
+    );
+    let err = fails_with(
+        &shipped_with(MULTIMNIST, "pairing_seed = 0", "pairing_seed = \"zero\""),
+        &[],
+    );
+    assert_has(
+        &err,
+        &[
+            "key `data.pairing_seed`",
+            "\"zero\"",
+            "expected an integer",
+            "[data source `multimnist`]",
+        ],
+    );
+    let err = fails_with(
+        &shipped_with(
+            "experiments/colored-mnist.toml",
+            "colors = 4 ",
+            "colors = 20 ",
+        ),
+        &[],
+    );
+    assert_has(
+        &err,
+        &[
+            "key `data.colors` (data source `colored-mnist`)",
+            "20",
+            "expected 2 to 12",
+        ],
+    );
+    let err = fails_with(
+        &shipped_with("experiments/diamonds.toml", "classes = 5", "classes = 2"),
+        &[],
+    );
+    assert_has(
+        &err,
+        &[
+            "key `tasks[1] (cut).classes` (task kind `ordinal`)",
+            "2, expected at least 3",
+        ],
+    );
+}
+
+#[test]
+fn plugin_labels_outside_the_head_are_caught_before_training() {
+    // MultiMNIST's `left` column holds digits 0..=9.
+    let err = fails_with(
+        &shipped_with(MULTIMNIST, "classes = 10", "classes = 5"),
+        &[],
+    );
+    assert_has(
+        &err,
+        &[
+            "data/mnist10k/images-idx3-ubyte.gz",
+            "task `left`",
+            "labels up to 9",
+            "set `tasks[0] (left).classes` to at least 10",
+        ],
+    );
+    // Diamonds' cut has 5 grades; an ordinal head for 4 cannot hold them.
+    let err = fails_with(
+        &shipped_with("experiments/diamonds.toml", "classes = 5", "classes = 4"),
+        &[],
+    );
+    assert_has(&err, &["diamonds.csv", "task `cut`", "labels up to 4"]);
+}
+
+#[test]
+fn a_plugin_metric_on_the_wrong_kind_of_task() {
+    let err = fails_with(
+        &shipped_with(
+            "experiments/diamonds.toml",
+            "transform = \"log\"",
+            "transform = \"log\"\nmetrics = [\"balanced_accuracy\"]",
+        ),
+        &[],
+    );
+    assert_has(
+        &err,
+        &[
+            "key `tasks[0] (log_price).metrics`",
+            "`balanced_accuracy` does not apply to a regression task",
+            "`rmse`, `mae`, `r2`",
+        ],
+    );
+}
+
+#[test]
+fn a_head_holds_only_layers_of_vectors() {
+    let head = "head = [{ type = \"linear\", out = 50 }";
+    let err = fails_with(
+        &shipped_with(MULTIMNIST, head, "head = [{ type = \"flatten\" }"),
+        &[],
+    );
+    assert_has(
+        &err,
+        &[
+            "tasks[0] (left).head[0] (flatten)",
+            "linear, relu, tanh, sigmoid or dropout",
+        ],
+    );
+    let err = fails_with(
+        &shipped_with(MULTIMNIST, head, "head = [{ type = \"linear\", out = 0 }"),
+        &[],
+    );
+    assert_has(
+        &err,
+        &[
+            "key `tasks[0] (left).head[0] (linear).out`",
+            "0, expected at least 1",
+        ],
+    );
+}

@@ -69,6 +69,9 @@ enum Command {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
+    /// List every data source, task kind, metric and weighting strategy a
+    /// TOML may name in this build, with the crate that provides it.
+    Plugins,
 }
 
 fn main() -> ExitCode {
@@ -101,6 +104,10 @@ fn main() -> ExitCode {
     } else {
         ProgressMode::Bars
     };
+    if let Some(Command::Plugins) = &cli.command {
+        print!("{}", mtl::plugins::listing_table());
+        return ExitCode::SUCCESS;
+    }
     if let Some(Command::Report { dir }) = &cli.command {
         return match mtl::rebuild_report(dir) {
             Ok(summary) => {

@@ -176,6 +176,11 @@ pub struct TaskConfig {
     /// Metrics reported besides the kind's own (e.g. a plugin's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metrics: Vec<MetricName>,
+    /// The head's hidden layers (linear, relu, tanh, sigmoid, dropout) between
+    /// the shared representation and the output layer, which is always a
+    /// linear layer of the kind's head size. Default: none (one linear layer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub head: Vec<LayerConfig>,
     /// The task kind's own options (`classes`, `outputs`, …), typed and checked by the kind.
     #[serde(flatten)]
     pub options: toml::Table,
@@ -210,6 +215,7 @@ impl TaskConfig {
             weight: 1.0,
             metric: None,
             metrics: Vec::new(),
+            head: Vec::new(),
             options,
         }
     }

@@ -134,8 +134,21 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
             }
         }
     }
-    for (i, layer) in c.trunk.layers.iter().enumerate() {
-        let at = format!("trunk.layers[{i}] ({})", layer.kind());
+    let head_layers = c.tasks.iter().enumerate().flat_map(|(t, task)| {
+        task.head.iter().enumerate().map(move |(i, layer)| {
+            (
+                format!("tasks[{t}] ({}).head[{i}] ({})", task.name, layer.kind()),
+                layer,
+            )
+        })
+    });
+    let trunk_layers = c
+        .trunk
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, layer)| (format!("trunk.layers[{i}] ({})", layer.kind()), layer));
+    for (at, layer) in trunk_layers.chain(head_layers) {
         match *layer {
             LayerConfig::Dropout { p } if !(0.0..1.0).contains(&p) || (p as f32) >= 1.0 => {
                 return Err(format!("key `{at}.p`: {p}, expected 0 ≤ p < 1"))

@@ -1,5 +1,5 @@
 //! Models on dfdx: a shared trunk built from the resolved layer list and one
-//! linear head per task. Parameters are runtime-shaped dfdx tensors; layers
+//! head per task (a linear layer, or a small stack ending in one). Parameters are runtime-shaped dfdx tensors; layers
 //! that dfdx 0.13 lacks on stable (conv2d, maxpool2d) run kernels of their
 //! own (`conv2d.rs`, `maxpool2d.rs`).
 
@@ -145,15 +145,31 @@ enum Layer {
     Other(ResolvedLayer),
 }
 
-/// A linear head: representation → task outputs.
+/// A task's head: representation → task outputs through its hidden layers
+/// (linear and elementwise) and a linear output layer.
 pub struct Head {
-    weight: Matrix,
-    bias: Vector,
+    layers: Vec<HeadLayer>,
+}
+
+enum HeadLayer {
+    Linear { weight: Matrix, bias: Vector },
+    Elementwise(ResolvedLayer),
 }
 
 impl Head {
-    pub fn forward<T: Tape<f32, Backend>>(&self, z: Matrix<T>) -> Matrix<T> {
-        linear(z, &self.weight, &self.bias)
+    /// The outputs `[batch, head size]`; dropout is active only when `train` is set.
+    pub fn forward<T: Tape<f32, Backend>>(&self, z: Matrix<T>, train: bool) -> Matrix<T> {
+        let mut a = z;
+        for layer in &self.layers {
+            a = match layer {
+                HeadLayer::Linear { weight, bias } => linear(a, weight, bias),
+                HeadLayer::Elementwise(r) => match elementwise(r, Activation::Flat(a), train) {
+                    Activation::Flat(a) => a,
+                    Activation::Image(_) => unreachable!("elementwise layers keep the shape"),
+                },
+            };
+        }
+        a
     }
 }
 
@@ -188,12 +204,18 @@ fn glorot(
 }
 
 impl Network {
-    /// Builds the trunk of `shapes` and one head per entry of `head_sizes`.
+    /// Builds the trunk of `shapes` and one head per entry of `heads` (the
+    /// task's name and its head's layers, from [`ShapeTable::heads`]).
     ///
     /// The trunk's initial values depend only on `seed`, and each head's on
     /// `seed` and its task's name, so a single-task baseline starts from
     /// exactly the trunk and head the multi-task model starts from.
-    pub fn new(dev: &Backend, shapes: &ShapeTable, heads: &[(&str, usize)], seed: u64) -> Network {
+    pub fn new(
+        dev: &Backend,
+        shapes: &ShapeTable,
+        heads: &[(&str, &[ResolvedLayer])],
+        seed: u64,
+    ) -> Network {
         let mut rng = SplitMix64::derived(seed, "init:trunk");
         let layers = shapes
             .trunk_layers
@@ -226,13 +248,19 @@ impl Network {
             .collect();
         let heads = heads
             .iter()
-            .map(|&(name, size)| {
+            .map(|&(name, layers)| {
                 let mut rng = SplitMix64::derived(seed, &format!("init:head:{name}"));
-                let r = shapes.representation;
-                Head {
-                    weight: glorot(dev, &mut rng, r, size, r, size),
-                    bias: dev.zeros_like(&(size,)),
-                }
+                let layers = layers
+                    .iter()
+                    .map(|l| match *l {
+                        ResolvedLayer::Linear { input, out } => HeadLayer::Linear {
+                            weight: glorot(dev, &mut rng, input, out, input, out),
+                            bias: dev.zeros_like(&(out,)),
+                        },
+                        _ => HeadLayer::Elementwise(l.clone()),
+                    })
+                    .collect();
+                Head { layers }
             })
             .collect();
         Network {
@@ -489,9 +517,12 @@ impl Network {
     }
 
     pub fn visit_head_params(&mut self, head: usize, f: &mut impl FnMut(ParamMut)) {
-        let h = &mut self.heads[head];
-        f(ParamMut::Matrix(&mut h.weight));
-        f(ParamMut::Vector(&mut h.bias));
+        for layer in &mut self.heads[head].layers {
+            if let HeadLayer::Linear { weight, bias } = layer {
+                f(ParamMut::Matrix(weight));
+                f(ParamMut::Vector(bias));
+            }
+        }
     }
 }
 
@@ -515,5 +546,45 @@ fn elementwise<T: Tape<f32, Backend>>(
         ResolvedLayer::Dropout { p } if train && p > 0.0 => apply!(a, dropout(p)),
         ResolvedLayer::Dropout { .. } => a,
         _ => unreachable!("not an elementwise layer"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{LayerConfig, TaskConfig};
+    use crate::plan::shapes::resolve;
+
+    /// A head with a hidden layer computes `relu(z·W1 + b1)·W2 + b2`, and
+    /// its parameters are visited in layer order (what the optimizer keys by).
+    #[test]
+    fn a_head_stack_is_its_layers_in_order() {
+        let mut task = TaskConfig::for_tests("t", "classification", Some(2));
+        task.head = vec![LayerConfig::Linear { out: 2 }, LayerConfig::Relu {}];
+        let shapes = resolve(&[3], &[], std::slice::from_ref(&task)).unwrap();
+        assert_eq!(shapes.heads[0].params(), (3 * 2 + 2) + (2 * 2 + 2));
+        let dev = Backend::default();
+        let mut network = Network::new(&dev, &shapes, &[("t", &shapes.heads[0].layers)], 0);
+        // W1 [3, 2], b1 [2], W2 [2, 2], b2 [2]
+        let values: [&[f32]; 4] = [
+            &[1.0, -1.0, 0.5, 2.0, -2.0, 0.0],
+            &[0.5, -0.5],
+            &[1.0, 2.0, 3.0, 4.0],
+            &[0.25, -0.25],
+        ];
+        let mut i = 0;
+        network.visit_head_params(0, &mut |p| {
+            match p {
+                ParamMut::Matrix(m) => *m = dev.tensor_from_vec(values[i].to_vec(), *m.shape()),
+                ParamMut::Vector(v) => *v = dev.tensor_from_vec(values[i].to_vec(), *v.shape()),
+            }
+            i += 1;
+        });
+        assert_eq!(i, 4);
+        let z = dev.tensor_from_vec(vec![1.0, 2.0, 3.0], (1, 3));
+        // z·W1 + b1 = [1 + 1 − 6 + 0.5, −1 + 4 + 0 − 0.5] = [−3.5, 2.5]; relu → [0, 2.5]
+        // [0, 2.5]·W2 + b2 = [7.5 + 0.25, 10 − 0.25]
+        let out = network.heads[0].forward(z, false).as_vec();
+        assert_eq!(out, vec![7.75, 9.75]);
     }
 }

@@ -3,7 +3,7 @@
 
 pub mod shapes;
 
-pub use shapes::{ConvGeometry, PoolGeometry, ResolvedLayer, ShapeRow, ShapeTable};
+pub use shapes::{ConvGeometry, HeadShape, PoolGeometry, ResolvedLayer, ShapeRow, ShapeTable};
 
 use crate::config::ExperimentConfig;
 use crate::weighting::GradientNorms;

@@ -60,6 +60,19 @@ pub struct ShapeRow {
     pub params: usize,
 }
 
+/// One task's head: its hidden layers, then the linear output layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadShape {
+    pub rows: Vec<ShapeRow>,
+    pub layers: Vec<ResolvedLayer>,
+}
+
+impl HeadShape {
+    pub fn params(&self) -> usize {
+        self.rows.iter().map(|r| r.params).sum()
+    }
+}
+
 /// The trunk's layers, then one head per task, with shapes per sample.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShapeTable {
@@ -68,7 +81,8 @@ pub struct ShapeTable {
     pub trunk_layers: Vec<ResolvedLayer>,
     /// Size of the shared representation the heads read.
     pub representation: usize,
-    pub heads: Vec<ShapeRow>,
+    /// One per task, in config order.
+    pub heads: Vec<HeadShape>,
 }
 
 impl ShapeTable {
@@ -77,7 +91,7 @@ impl ShapeTable {
     }
 }
 
-/// Resolves the trunk from `input` and one linear head per task.
+/// Resolves the trunk from `input`, and each task's head from the representation.
 pub fn resolve(
     input: &[usize],
     layers: &[LayerConfig],
@@ -113,12 +127,9 @@ pub fn resolve(
     let representation = shape[0];
     let heads = tasks
         .iter()
-        .map(|t| ShapeRow {
-            name: format!("head {} linear {}", t.name, t.head_size()),
-            output: vec![t.head_size()],
-            params: representation * t.head_size() + t.head_size(),
-        })
-        .collect();
+        .enumerate()
+        .map(|(i, t)| resolve_head(representation, i, t))
+        .collect::<Result<_, _>>()?;
     Ok(ShapeTable {
         input: input.to_vec(),
         trunk: rows,
@@ -126,6 +137,51 @@ pub fn resolve(
         representation,
         heads,
     })
+}
+
+/// A head works on the flat representation, so only layers of vectors fit in it.
+fn resolve_head(
+    representation: usize,
+    index: usize,
+    task: &TaskConfig,
+) -> Result<HeadShape, String> {
+    let mut width = representation;
+    let mut rows = Vec::new();
+    let mut layers = Vec::new();
+    for (i, layer) in task.head.iter().enumerate() {
+        let at = format!("tasks[{index}] ({}).head[{i}] ({layer})", task.name);
+        if matches!(
+            layer,
+            LayerConfig::Conv2d { .. } | LayerConfig::Maxpool2d { .. } | LayerConfig::Flatten {}
+        ) {
+            return Err(format!(
+                "{at}: a head reads the flat shared representation, so its layers are linear, relu, tanh, sigmoid or dropout (put image layers in `trunk.layers`)"
+            ));
+        }
+        let (out, params, r) = resolve_layer(&[width], layer).map_err(|m| format!("{at}: {m}"))?;
+        check_size(&at, &out, params)?;
+        rows.push(ShapeRow {
+            name: format!("head {}.{i} {layer}", task.name),
+            output: out.clone(),
+            params: params as usize,
+        });
+        layers.push(r);
+        width = out[0];
+    }
+    let size = task.head_size();
+    let at = format!("head {} linear {size}", task.name);
+    let params = width as u128 * size as u128 + size as u128;
+    check_size(&at, &[size], params)?;
+    rows.push(ShapeRow {
+        name: at,
+        output: vec![size],
+        params: params as usize,
+    });
+    layers.push(ResolvedLayer::Linear {
+        input: width,
+        out: size,
+    });
+    Ok(HeadShape { rows, layers })
 }
 
 /// Most values per sample, or parameters, that one layer may have (2³¹).
@@ -252,7 +308,7 @@ impl fmt::Display for ShapeTable {
         let width = self
             .trunk
             .iter()
-            .chain(&self.heads)
+            .chain(self.heads.iter().flat_map(|h| &h.rows))
             .map(|r| r.name.len())
             .max()
             .unwrap_or(5)
@@ -265,7 +321,11 @@ impl fmt::Display for ShapeTable {
             dims(&self.input),
             ""
         )?;
-        for r in self.trunk.iter().chain(&self.heads) {
+        for r in self
+            .trunk
+            .iter()
+            .chain(self.heads.iter().flat_map(|h| &h.rows))
+        {
             writeln!(
                 f,
                 "{:<width$}  {:>16}  {:>10}",
@@ -274,7 +334,7 @@ impl fmt::Display for ShapeTable {
                 r.params
             )?;
         }
-        let total = self.trunk_params() + self.heads.iter().map(|r| r.params).sum::<usize>();
+        let total = self.trunk_params() + self.heads.iter().map(HeadShape::params).sum::<usize>();
         write!(
             f,
             "{:<width$}  {:>16}  {:>10}",
@@ -333,7 +393,7 @@ mod tests {
         // 32·9 + 32 and 64·288 + 64, as PyTorch counts them.
         assert_eq!(t.trunk[0].params, 320);
         assert_eq!(t.trunk[3].params, 18_496);
-        assert_eq!(t.heads[0].params, 3136 * 10 + 10);
+        assert_eq!(t.heads[0].params(), 3136 * 10 + 10);
     }
 
     #[test]
@@ -362,6 +422,38 @@ mod tests {
         .unwrap_err();
         assert!(
             err.contains("trunk.layers[0] (linear 4)") && err.contains("[1, 8, 8]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_head_stack_resolves_from_the_representation() {
+        let mut t = task("left", 10);
+        t.head = vec![LayerConfig::Linear { out: 50 }, LayerConfig::Relu {}];
+        let table = resolve(&[320], &[], &[t.clone()]).unwrap();
+        let names: Vec<&str> = table.heads[0]
+            .rows
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "head left.0 linear 50",
+                "head left.1 relu",
+                "head left linear 10"
+            ]
+        );
+        assert_eq!(table.heads[0].params(), 320 * 50 + 50 + 50 * 10 + 10);
+        assert_eq!(
+            table.heads[0].layers.last(),
+            Some(&ResolvedLayer::Linear { input: 50, out: 10 })
+        );
+
+        t.head = vec![LayerConfig::Flatten {}];
+        let err = resolve(&[320], &[], &[t]).unwrap_err();
+        assert!(
+            err.contains("tasks[0] (left).head[0] (flatten)") && err.contains("trunk.layers"),
             "{err}"
         );
     }

@@ -537,15 +537,22 @@ impl fmt::Display for Summary {
                     .collect();
                 writeln!(f, "\npoint {}: {}", p.id, at.join(", "))?;
             }
+            // Columns as wide as the longest task and metric names (a plugin's may be long).
+            let tw = p.stats.iter().map(|s| s.task.len()).fold(14, usize::max);
+            let mw = p
+                .stats
+                .iter()
+                .map(|s| s.metric.as_str().len())
+                .fold(9, usize::max);
             writeln!(
                 f,
-                "{:<14} {:<9} {:>20} {:>20} {:>18} {:>7}",
+                "{:<tw$} {:<mw$} {:>20} {:>20} {:>18} {:>7}",
                 "task", "metric", "mtl", "stl", "delta_pct", "better"
             )?;
             for st in &p.stats {
                 writeln!(
                     f,
-                    "{:<14} {:<9} {:>20} {:>20} {:>18} {:>7}",
+                    "{:<tw$} {:<mw$} {:>20} {:>20} {:>18} {:>7}",
                     st.task,
                     st.metric.as_str(),
                     mean_std(&st.mtl_values(), false),
@@ -556,7 +563,7 @@ impl fmt::Display for Summary {
             }
             writeln!(
                 f,
-                "{:<14} {:<9} {:>20} {:>20} {:>18} {:>7}",
+                "{:<tw$} {:<mw$} {:>20} {:>20} {:>18} {:>7}",
                 "all",
                 "delta_m",
                 "",

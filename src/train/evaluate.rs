@@ -28,7 +28,7 @@ pub fn evaluate(
     for rows in all.chunks(EVAL_BATCH) {
         let z = network.trunk(input_batch(&dev, part, &data.sample_shape, rows), false);
         for (k, kind) in kinds.iter().enumerate() {
-            let out = network.heads[k].forward(z.clone());
+            let out = network.heads[k].forward(z.clone(), false);
             outputs[k].extend(out.as_vec());
             let target = kind.target_matrix(&dev, &part.targets[plan.tasks[k]], rows);
             // Task kinds define their loss on a tape; nothing is differentiated here.

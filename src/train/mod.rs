@@ -15,7 +15,7 @@ use crate::data::{Part, PreparedData, SplitMix64};
 use crate::error::Error;
 use crate::model::conv2d::host_copy;
 use crate::model::{Activation, Backend, Cut, Matrix, Network};
-use crate::plan::{ModelPlan, ShapeTable};
+use crate::plan::{ModelPlan, ResolvedLayer, ShapeTable};
 use crate::tasks::evaluate_outputs;
 use crate::weighting::{self, GradientNorms, WeightingStrategy};
 use dfdx::prelude::*;
@@ -130,9 +130,15 @@ fn build_model<'c>(
     let tasks: Vec<&TaskConfig> = plan.tasks.iter().map(|&i| &config.tasks[i]).collect();
     // Dropout draws from the device's generator: seed it too.
     let dev = Backend::seed_from_u64(SplitMix64::derived(seed, "dropout").next_u64());
-    let heads: Vec<(&str, usize)> = tasks
+    let heads: Vec<(&str, &[ResolvedLayer])> = plan
+        .tasks
         .iter()
-        .map(|t| (t.name.as_str(), t.head_size()))
+        .map(|&i| {
+            (
+                config.tasks[i].name.as_str(),
+                shapes.heads[i].layers.as_slice(),
+            )
+        })
         .collect();
     let network = Network::new(&dev, shapes, &heads, seed);
     // A single-task baseline optimises its one loss as is.
@@ -465,7 +471,7 @@ fn step_gradients(
     let mut losses = Vec::with_capacity(targets.len());
     let mut outputs = Vec::with_capacity(targets.len());
     for (k, (kind, target)) in targets.into_iter().enumerate() {
-        let out = network.heads[k].forward(z.clone().leaky_traced());
+        let out = network.heads[k].forward(z.clone().leaky_traced(), true);
         outputs.push(out.as_vec());
         losses.push(kind.loss(out, target));
     }
@@ -694,14 +700,16 @@ mod tests {
         for layers in trunks {
             let shapes = resolve(&[1, 6, 6], &layers, std::slice::from_ref(&task)).unwrap();
             let dev = Backend::default();
-            let mut network = Network::new(&dev, &shapes, &[("t", 3)], 3);
+            let mut network = Network::new(&dev, &shapes, &[("t", &shapes.heads[0].layers)], 3);
             let batch = 2;
             let x = dev.tensor_from_vec(pseudo(batch * 36, 1), (batch, 1, 6, 6));
             let r = dev.tensor_from_vec(pseudo(batch * 3, 2), (batch, 3));
 
             // Direct: L = Σ head(trunk(x)) ⊙ r, one backward pass through everything.
             let z = network.trunk(Activation::Image(x.leaky_trace()), false);
-            let grads = (network.heads[0].forward(z) * r.clone()).sum().backward();
+            let grads = (network.heads[0].forward(z, false) * r.clone())
+                .sum()
+                .backward();
             let mut weights = Vec::new();
             network.visit_trunk_params(&mut |p| {
                 if let ParamMut::Matrix(w) = p {
@@ -716,7 +724,7 @@ mod tests {
             let (z, cut) = network.forward_cut(last, a.values(), batch).unwrap();
             let features = z.len() / batch;
             let z = dev.tensor_from_vec(z, (batch, features));
-            let g = (network.heads[0].forward(z.leaky_trace()) * r)
+            let g = (network.heads[0].forward(z.leaky_trace(), false) * r)
                 .sum()
                 .backward();
             let rep_grad = host_copy(&g.get(&z));
@@ -846,10 +854,14 @@ mod tests {
             ),
         ];
         let task = TaskConfig::for_tests;
+        // Task c's head has a hidden layer: its gradient at the representation
+        // comes through two linear layers.
+        let mut c = task("c", "classification", Some(4));
+        c.head = vec![LayerConfig::Linear { out: 3 }, LayerConfig::Tanh {}];
         let tasks = [
             task("a", "classification", Some(3)),
             task("b", "binary", None),
-            task("c", "classification", Some(4)),
+            c,
             task("d", "binary", None),
             task("e", "classification", Some(2)),
         ];
@@ -860,9 +872,10 @@ mod tests {
         for (input, layers) in trunks {
             let shapes = resolve(&input, &layers, &tasks).unwrap();
             let dev = Backend::default();
-            let heads: Vec<(&str, usize)> = tasks
+            let heads: Vec<(&str, &[ResolvedLayer])> = tasks
                 .iter()
-                .map(|t| (t.name.as_str(), t.head_size()))
+                .zip(&shapes.heads)
+                .map(|(t, h)| (t.name.as_str(), h.layers.as_slice()))
                 .collect();
             let mut network = Network::new(&dev, &shapes, &heads, 5);
             // Nonzero biases, so that relu masks differ from the initial ones.
@@ -874,9 +887,9 @@ mod tests {
             });
             let mut ids: Vec<ParamId> = Vec::new();
             network.visit_trunk_params(&mut |p| ids.push(ParamId::of(p)));
-            let mut head_ids: Vec<ParamId> = Vec::new();
+            let mut head_ids: Vec<(usize, ParamId)> = Vec::new();
             for k in 0..tasks.len() {
-                network.visit_head_params(k, &mut |p| head_ids.push(ParamId::of(p)));
+                network.visit_head_params(k, &mut |p| head_ids.push((k, ParamId::of(p))));
             }
             let f: usize = input.iter().product();
             let xs = pseudo(batch * f, 11);
@@ -930,8 +943,8 @@ mod tests {
                     &format!("trunk param {i}"),
                 );
             }
-            for (i, id) in head_ids.iter().enumerate() {
-                let k = i / 2;
+            for (i, (k, id)) in head_ids.iter().enumerate() {
+                let k = *k;
                 close(
                     &id.grad(&cut.heads[k]),
                     &id.grad(&plain.heads[k]),

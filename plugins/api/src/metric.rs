@@ -14,6 +14,14 @@ impl Direction {
             Direction::Lower => "lower",
         }
     }
+
+    /// "higher is better" or "lower is better".
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Direction::Higher => "higher is better",
+            Direction::Lower => "lower is better",
+        }
+    }
 }
 
 /// A task's predictions next to the truth, for every row of a split.

@@ -277,7 +277,7 @@ impl Registry {
             "metric",
             self.metrics
                 .iter()
-                .map(|(p, m)| (m.name(), m.direction().as_str(), *p))
+                .map(|(p, m)| (m.name(), m.direction().describe(), *p))
                 .collect(),
         ))
         .chain(entries(
