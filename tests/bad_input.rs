@@ -690,7 +690,7 @@ fn plugin_labels_outside_the_head_are_caught_before_training() {
     assert_has(
         &err,
         &[
-            "data/mnist10k/images-idx3-ubyte.gz",
+            "data/mnist10k/labels-idx1-ubyte.gz",
             "task `left`",
             "labels up to 9",
             "set `tasks[0] (left).classes` to at least 10",
@@ -748,5 +748,91 @@ fn a_head_holds_only_layers_of_vectors() {
             "key `tasks[0] (left).head[0] (linear).out`",
             "0, expected at least 1",
         ],
+    );
+}
+
+/// A plain IDX file: big-endian magic (unsigned bytes, `dims.len()`
+/// dimensions), the dimensions, then `data`.
+fn write_idx(path: &Path, dims: &[u32], data: &[u8]) {
+    let mut bytes = vec![0, 0, 0x08, dims.len() as u8];
+    for d in dims {
+        bytes.extend(d.to_be_bytes());
+    }
+    bytes.extend(data);
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn a_test_set_of_another_image_size_is_refused_before_training() {
+    // Before this check, smaller test images panicked in batch assembly and
+    // larger ones were silently read as misaligned 28 × 28 images.
+    let tmp = tempfile::tempdir().unwrap();
+    for (side, name) in [(8u32, "small"), (30, "wide")] {
+        let images = tmp.path().join(format!("{name}-images.idx"));
+        let labels = tmp.path().join(format!("{name}-labels.idx"));
+        write_idx(&images, &[20, 28, side], &vec![7; 20 * 28 * side as usize]);
+        write_idx(&labels, &[20], &[3; 20]);
+        let toml = shipped_with(
+            "experiments/colored-mnist.toml",
+            "color_seed = 0",
+            &format!(
+                "color_seed = 0\ntest_images = \"{}\"\ntest_labels = \"{}\"",
+                images.display(),
+                labels.display()
+            ),
+        );
+        let err = fails_with(&toml, &[]);
+        assert_has(
+            &err,
+            &[
+                &format!("{name}-images.idx"),
+                &format!("the test samples have shape [3, 28, {side}]"),
+                "training samples [3, 28, 28]",
+            ],
+        );
+    }
+}
+
+#[test]
+fn label_errors_name_the_labels_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let labels = tmp.path().join("labels.idx");
+    let mut values = vec![1u8; 10_000];
+    values[17] = 12;
+    write_idx(&labels, &[10_000], &values);
+    let toml = shipped_with(
+        MULTIMNIST,
+        "labels = \"data/mnist10k/labels-idx1-ubyte.gz\"",
+        &format!("labels = \"{}\"", labels.display()),
+    );
+    let err = fails_with(&toml, &[]);
+    assert_has(&err, &["labels.idx", "labels up to 12", "at least 13"]);
+}
+
+#[test]
+fn a_metric_listed_twice_or_transform_with_map() {
+    let err = fails_with(
+        &shipped_with(
+            "experiments/diamonds.toml",
+            "metrics = [\"macro_f1\", \"balanced_accuracy\"]",
+            "metrics = [\"macro_f1\", \"macro_f1\"]",
+        ),
+        &[],
+    );
+    assert_has(
+        &err,
+        &["key `tasks[1] (cut).metrics`", "`macro_f1` is listed twice"],
+    );
+    let err = fails_with(
+        &shipped_with(
+            "experiments/diamonds.toml",
+            "transform = \"log\"",
+            "transform = \"log\"\nmap = [1, 2]",
+        ),
+        &[],
+    );
+    assert_has(
+        &err,
+        &["key `tasks[0] (log_price).transform`", "cannot be combined"],
     );
 }

@@ -13,6 +13,7 @@ mod validate;
 pub use layer::{layer_padding, LayerConfig, Padding, PaddingName};
 pub(crate) use load::closest as closest_name;
 pub use load::{load, load_experiment, Experiment, Point};
+pub(crate) use resolve::article;
 pub use sweep::{Assignment, Sweep};
 pub(crate) use validate::MAX_SIZE;
 

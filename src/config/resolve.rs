@@ -34,12 +34,17 @@ pub(super) fn resolve(config: &mut ExperimentConfig) -> Result<(), Failure> {
             .find_task_kind(&task.kind, &task.options)
             .map_err(|e| failure(e, &["tasks", &i.to_string()], &format!("{at}.kind"), &what))?;
         task.options = found.options;
+        if task.transform.is_some() && task.map.is_some() {
+            return Err(Failure::Message(format!(
+                "key `{at}.transform`: `transform` and `map` cannot be combined (`map` is for integer-valued columns, `transform` for real-valued ones; expected one of them)"
+            )));
+        }
         if task.transform.is_some()
             && matches!(found.item.target_type(), TargetType::Classes { .. })
         {
             return Err(Failure::Message(format!(
-                "key `{at}.transform`: a {} task has class labels, which cannot be transformed (expected no `transform`, or a real-valued kind such as `regression`)",
-                task.kind
+                "key `{at}.transform`: {} task has class labels, which cannot be transformed (expected no `transform`, or a real-valued kind such as `regression`)",
+                article(&task.kind)
             )));
         }
         check_metrics(task, &at, found.item.target_type()).map_err(Failure::Message)?;
@@ -75,6 +80,14 @@ fn check_metrics(task: &mut TaskConfig, at: &str, targets: TargetType) -> Result
                 .iter()
                 .map(|m| (format!("{at}.metric"), m.0.clone())),
         );
+    for (i, m) in task.metrics.iter().enumerate() {
+        if task.metrics[..i].contains(m) {
+            return Err(format!(
+                "key `{at}.metrics`: `{}` is listed twice (expected each metric once)",
+                m.0
+            ));
+        }
+    }
     for (key, name) in named {
         let Some(metric) = r.find_metric(&name) else {
             return Err(format!(
@@ -85,8 +98,8 @@ fn check_metrics(task: &mut TaskConfig, at: &str, targets: TargetType) -> Result
         };
         if metric.reads() != reads {
             return Err(format!(
-                "key `{key}`: `{name}` does not apply to a {} task (expected one of {})",
-                task.kind,
+                "key `{key}`: `{name}` does not apply to {} task (expected one of {})",
+                article(&task.kind),
                 names(&applicable)
             ));
         }
@@ -98,6 +111,19 @@ fn check_metrics(task: &mut TaskConfig, at: &str, targets: TargetType) -> Result
         }
     }
     Ok(())
+}
+
+/// "a regression" or "an ordinal".
+pub(crate) fn article(kind: &str) -> String {
+    let an = kind.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {kind}", if an { "an" } else { "a" })
+}
+
+fn plural(what: &str) -> String {
+    match what.strip_suffix('y') {
+        Some(stem) => format!("{stem}ies"),
+        None => format!("{what}s"),
+    }
 }
 
 fn names(list: &[&str]) -> String {
@@ -120,7 +146,8 @@ fn failure(e: LookupError, table: &[&str], name_key: &str, what: &str) -> Failur
             name,
             available,
         } => Failure::Message(format!(
-            "key `{name_key}`: unknown {what} `{name}`; the {what}s linked into this build are {}{} (a plugin must be a dependency in Cargo.toml and registered in src/plugins.rs)",
+            "key `{name_key}`: unknown {what} `{name}`; the {} linked into this build are {}{} (a plugin must be a dependency in Cargo.toml and registered in src/plugins.rs)",
+            plural(what),
             names(&available),
             hint(&name, &available)
         )),

@@ -50,6 +50,7 @@ pub fn load_raw(config: &ExperimentConfig) -> Result<Loaded> {
     let loaded = source
         .load(&labels)
         .map_err(|e| Error::data(e.path, e.message))?;
+    check_samples(&loaded, source.as_ref(), &config.data.format)?;
     for raw in std::iter::once(&loaded.main).chain(&loaded.test) {
         for (i, t) in config.tasks.iter().enumerate() {
             if raw.column(&t.label).is_none() {
@@ -72,6 +73,51 @@ pub fn load_raw(config: &ExperimentConfig) -> Result<Loaded> {
         }
     }
     Ok(loaded)
+}
+
+/// What every source must deliver, checked here rather than trusted: as
+/// many input values as its samples need, and a separate test set (if any)
+/// that is not empty and has the main set's sample shape, so that one model
+/// reads both.
+fn check_samples(loaded: &Loaded, source: &dyn DataSource, format: &str) -> Result<()> {
+    let sets = std::iter::once((&loaded.main, source.origin(), "main")).chain(
+        loaded
+            .test
+            .iter()
+            .map(|t| (t, source.test_origin(), "test")),
+    );
+    for (raw, origin, which) in sets {
+        if raw.inputs.len() != raw.len * raw.features() {
+            return Err(Error::data(
+                origin,
+                format!(
+                    "the {format} source delivered {} input values for {} samples of shape {:?} in its {which} set (expected {})",
+                    raw.inputs.len(),
+                    raw.len,
+                    raw.sample_shape,
+                    raw.len * raw.features()
+                ),
+            ));
+        }
+    }
+    if let Some(test) = &loaded.test {
+        if test.len == 0 {
+            return Err(Error::data(
+                source.test_origin(),
+                "the separate test set has no samples",
+            ));
+        }
+        if test.sample_shape != loaded.main.sample_shape {
+            return Err(Error::data(
+                source.test_origin(),
+                format!(
+                    "the test samples have shape {:?}, but the training samples {:?}: one model reads both, so the shapes must match",
+                    test.sample_shape, loaded.main.sample_shape
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Splits, derives targets and scales: the full data stage.
@@ -116,13 +162,14 @@ pub fn prepare(
     let val_idx: Vec<usize> = order.drain(..n_val).collect();
     let train_idx = order;
 
-    let values = targets::task_values(config, &main, &source, true)?;
+    let values = targets::task_values(config, &main, &data_source.labels_origin(), true)?;
     let target_scales = targets::fit_scales(config, &values, &train_idx);
     let train_targets = targets::select(config, &values, &train_idx, &target_scales);
     let val_targets = targets::select(config, &values, &val_idx, &target_scales);
     let (test_raw, test_rows, test_targets) = match &test_file {
         Some(t) => {
-            let test_values = targets::task_values(config, t, &data_source.test_origin(), false)?;
+            let test_values =
+                targets::task_values(config, t, &data_source.test_labels_origin(), false)?;
             let rows: Vec<usize> = (0..t.len).collect();
             let tt = targets::select(config, &test_values, &rows, &target_scales);
             (t, rows, tt)

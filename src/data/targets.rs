@@ -134,7 +134,11 @@ fn check_classes(
                 largest + 1.0
             )
         } else {
-            format!("a {} task takes labels 0..={}", task.kind, limit - 1)
+            format!(
+                "{} task takes labels 0..={}",
+                crate::config::article(&task.kind),
+                limit - 1
+            )
         };
         return Err(Error::data(
             source,

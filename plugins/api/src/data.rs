@@ -122,6 +122,17 @@ pub trait DataSource: Send + Sync {
         self.origin()
     }
 
+    /// What errors about label values point at (a labels file, where the
+    /// labels have one of their own). Default: [`DataSource::origin`].
+    fn labels_origin(&self) -> PathBuf {
+        self.origin()
+    }
+
+    /// The same for the separate test set. Default: [`DataSource::test_origin`].
+    fn test_labels_origin(&self) -> PathBuf {
+        self.test_origin()
+    }
+
     /// One line for the report, e.g. "MultiMNIST built from …, pairing seed 0".
     fn describe(&self) -> String;
 }

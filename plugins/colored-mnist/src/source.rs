@@ -72,9 +72,10 @@ impl DataSource for ColoredMnist {
         ];
         let test = match (&self.test_images, &self.test_labels) {
             (Some(i), Some(l)) => {
+                // Read first: its errors name the key of a missing file.
+                let mnist = read(i, l, "data.test_images", "data.test_labels")?;
                 files.push(DataFile::describe(i)?);
                 files.push(DataFile::describe(l)?);
-                let mnist = read(i, l, "data.test_images", "data.test_labels")?;
                 Some(self.build(&mnist, "colored-mnist test"))
             }
             _ => None,
@@ -97,6 +98,16 @@ impl DataSource for ColoredMnist {
 
     fn test_origin(&self) -> PathBuf {
         self.test_images.clone().unwrap_or_else(|| self.origin())
+    }
+
+    fn labels_origin(&self) -> PathBuf {
+        self.labels.clone()
+    }
+
+    fn test_labels_origin(&self) -> PathBuf {
+        self.test_labels
+            .clone()
+            .unwrap_or_else(|| self.labels_origin())
     }
 
     fn describe(&self) -> String {

@@ -54,9 +54,11 @@ impl DataSource for MultiMnist {
         ];
         let test = match (&self.test_images, &self.test_labels) {
             (Some(i), Some(l)) => {
+                // Built first: its errors name the key of a missing file.
+                let test = self.build(i, l, "data.test_images", "data.test_labels")?;
                 files.push(DataFile::describe(i)?);
                 files.push(DataFile::describe(l)?);
-                Some(self.build(i, l, "data.test_images", "data.test_labels")?)
+                Some(test)
             }
             _ => None,
         };
@@ -78,6 +80,16 @@ impl DataSource for MultiMnist {
 
     fn test_origin(&self) -> PathBuf {
         self.test_images.clone().unwrap_or_else(|| self.origin())
+    }
+
+    fn labels_origin(&self) -> PathBuf {
+        self.labels.clone()
+    }
+
+    fn test_labels_origin(&self) -> PathBuf {
+        self.test_labels
+            .clone()
+            .unwrap_or_else(|| self.labels_origin())
     }
 
     fn describe(&self) -> String {

@@ -48,9 +48,11 @@ impl DataSource for Idx {
         ];
         let test = match (&self.test_images, &self.test_labels) {
             (Some(i), Some(l)) => {
+                // Loaded first: its errors name the key of a missing file.
+                let test = load_idx_pair(i, l, "data.test_images", "data.test_labels")?;
                 files.push(DataFile::describe(i)?);
                 files.push(DataFile::describe(l)?);
-                Some(load_idx_pair(i, l, "data.test_images", "data.test_labels")?)
+                Some(test)
             }
             _ => None,
         };
