@@ -15,39 +15,13 @@ use mtl::run::prepare;
 use mtl::train::time_steps;
 use std::path::PathBuf;
 
+mod common;
+
+use common::{experiment, median, CNN, MLP};
+
 const ROUNDS: usize = 5;
 const WARMUP: usize = 5;
 const STEPS: usize = 40;
-
-fn experiment(trunk: &str, tasks: usize) -> String {
-    let mut text = String::from(
-        "[experiment]\nname = \"bench\"\n[data]\nformat = \"idx\"\nimages = \"data/mnist10k/images-idx3-ubyte.gz\"\nlabels = \"data/mnist10k/labels-idx1-ubyte.gz\"\nsplit = { validation = 100, test = 100 }\n",
-    );
-    text.push_str(trunk);
-    if tasks == 3 {
-        text.push_str("[[tasks]]\nname = \"digit\"\nkind = \"classification\"\nlabel = \"label\"\nclasses = 10\n");
-        text.push_str("[[tasks]]\nname = \"parity\"\nkind = \"classification\"\nlabel = \"label\"\nclasses = 2\nmap = [0,1,0,1,0,1,0,1,0,1]\n");
-        text.push_str("[[tasks]]\nname = \"high\"\nkind = \"classification\"\nlabel = \"label\"\nclasses = 2\nmap = [0,0,0,0,0,1,1,1,1,1]\n");
-    } else {
-        for k in 0..tasks {
-            let map: Vec<String> = (0..10).map(|d| u8::from(d == k).to_string()).collect();
-            text.push_str(&format!(
-                "[[tasks]]\nname = \"is{k}\"\nkind = \"binary\"\nlabel = \"label\"\nmap = [{}]\n",
-                map.join(",")
-            ));
-        }
-    }
-    text.push_str("[baselines]\nsingle_task = false\n");
-    text
-}
-
-const CNN: &str = "[[trunk.layers]]\ntype = \"conv2d\"\nout_channels = 32\nkernel = 3\npadding = \"same\"\n[[trunk.layers]]\ntype = \"relu\"\n[[trunk.layers]]\ntype = \"maxpool2d\"\nsize = 2\n[[trunk.layers]]\ntype = \"conv2d\"\nout_channels = 64\nkernel = 3\npadding = \"same\"\n[[trunk.layers]]\ntype = \"relu\"\n[[trunk.layers]]\ntype = \"maxpool2d\"\nsize = 2\n[[trunk.layers]]\ntype = \"flatten\"\n";
-const MLP: &str = "[trunk]\ninput = [784]\n[[trunk.layers]]\ntype = \"linear\"\nout = 256\n[[trunk.layers]]\ntype = \"relu\"\n[[trunk.layers]]\ntype = \"linear\"\nout = 128\n[[trunk.layers]]\ntype = \"relu\"\n";
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
 
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -58,7 +32,7 @@ fn main() {
     for (model, trunk) in [("cnn", CNN), ("mlp", MLP)] {
         for tasks in [3, 10] {
             let file = dir.join(format!("{model}-{tasks}.toml"));
-            std::fs::write(&file, experiment(trunk, tasks)).unwrap();
+            std::fs::write(&file, experiment(trunk, tasks, false)).unwrap();
             let strategies = ["fixed", "uncertainty", "gradnorm"];
             let prepared: Vec<_> = strategies
                 .iter()
