@@ -14,10 +14,11 @@
 //! speed affects them alike. Then: the time to load and prepare
 //! data/mnist10k, the wall time of `mtl-run --dry-run` for every shipped
 //! experiment, and the peak resident memory of one epoch of
-//! `experiments/mnist60k-multitask.toml` (skip with MTL_BENCH_SKIP_RSS=1).
+//! `experiments/mnist60k-multitask.toml` (skip with BENCH_SKIP_RSS=1).
 //!
-//! Threads: MTL_BENCH_THREADS (default: all cores), as the PyTorch
-//! reference's `torch.set_num_threads`. MTL_BENCH_STEPS_ONLY=1 stops after
+//! Threads: BENCH_THREADS (default: all cores; not an `MTL_` variable,
+//! which would be read as a config override), as the PyTorch
+//! reference's `torch.set_num_threads`. BENCH_STEPS_ONLY=1 stops after
 //! the training steps (what scripts/bench-vs-pytorch.sh repeats).
 //!
 //! FLOPs are counted as PyTorch's FLOP counters and `shared/bench-reference/flops.py`
@@ -85,7 +86,7 @@ fn main() {
     let tsv = std::env::args().any(|a| a == "--tsv");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     std::env::set_current_dir(&root).expect("the crate root");
-    let threads: usize = std::env::var("MTL_BENCH_THREADS")
+    let threads: usize = std::env::var("BENCH_THREADS")
         .ok()
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -161,7 +162,7 @@ fn main() {
         }
     }
 
-    if std::env::var_os("MTL_BENCH_STEPS_ONLY").is_some() {
+    if std::env::var_os("BENCH_STEPS_ONLY").is_some() {
         let _ = std::fs::remove_dir_all(&dir);
         return;
     }
@@ -206,7 +207,7 @@ fn main() {
         println!("  {:<42} {:.3} s", path.display(), median(times));
     }
 
-    if std::env::var_os("MTL_BENCH_SKIP_RSS").is_none() {
+    if std::env::var_os("BENCH_SKIP_RSS").is_none() {
         // One epoch of the full-MNIST experiment, multi-task model only, in its own process.
         let out = dir.join("rss");
         let mut child = Command::new(&exe)

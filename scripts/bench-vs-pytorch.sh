@@ -30,7 +30,7 @@ trap 'rm -f "$out"' EXIT
 for round in $(seq 1 "$ROUNDS"); do
     echo "round $round of $ROUNDS: PyTorch, then mtl ($THREADS threads)" >&2
     "$VENV/bin/python" scripts/torch_reference.py --threads "$THREADS" | grep '^TSV' >>"$out"
-    MTL_BENCH_THREADS=$THREADS MTL_BENCH_STEPS_ONLY=1 cargo bench --bench throughput -q -- --tsv 2>/dev/null |
+    BENCH_THREADS=$THREADS BENCH_STEPS_ONLY=1 cargo bench --bench throughput -q -- --tsv 2>/dev/null |
         grep '^TSV' >>"$out"
 done
 
@@ -54,4 +54,4 @@ for model in ("cnn", "mlp"):
         print(f"{model:<5} {config:<12} {t:>10.0f} {m:>10.0f} {m / t:>11.2f}x {tf:>14.2f}x {mf:>10.2f}x")
 PY
 echo
-MTL_BENCH_THREADS=$THREADS cargo bench --bench throughput -q 2>/dev/null
+BENCH_THREADS=$THREADS cargo bench --bench throughput -q 2>/dev/null
