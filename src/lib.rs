@@ -20,6 +20,7 @@ pub use error::{Error, Result};
 pub use mtl_plugin as plugin;
 pub mod results;
 pub mod run;
+pub mod slurm;
 pub mod tasks;
 pub mod train;
 pub mod weighting;

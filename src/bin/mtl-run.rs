@@ -51,6 +51,12 @@ struct Cli {
     #[arg(long)]
     force: bool,
 
+    /// Train only run K (1-based, as `--dry-run` numbers them) of the one
+    /// FILE, and leave summary.csv and the report to `mtl-run report`: what
+    /// each task of a `mtl-run slurm` array runs.
+    #[arg(long, value_name = "K", conflicts_with = "jobs")]
+    run: Option<usize>,
+
     /// More log output (-v: debug, -vv: trace). `RUST_LOG` takes precedence.
     #[arg(short, long, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     verbose: u8,
@@ -72,6 +78,116 @@ enum Command {
     /// List every data source, task kind, metric and weighting strategy a
     /// TOML may name in this build, with the crate that provides it.
     Plugins,
+    /// Run a sweep on a Slurm cluster as one job array: write the sbatch
+    /// scripts under runs/<experiment>/slurm/ (one array task per run, then a
+    /// report job) and, with --submit, submit the runs not finished yet.
+    /// `--status DIR` shows which runs are finished, running, queued or missing.
+    /// See docs/slurm.md.
+    #[command(
+        after_help = "Resources come from the file's [slurm] section (partition, time, cpus_per_task,\nmem, max_parallel, extra); these options win over it."
+    )]
+    Slurm(SlurmArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct SlurmArgs {
+    /// The experiment file.
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "status",
+        conflicts_with = "status"
+    )]
+    file: Option<PathBuf>,
+
+    /// Submit the runs not finished yet with sbatch (else only write the scripts).
+    #[arg(long)]
+    submit: bool,
+
+    /// Show the state of every run of an experiment folder (runs/<experiment>).
+    #[arg(long, value_name = "DIR")]
+    status: Option<PathBuf>,
+
+    /// Override a key, as for a local run; every array task gets it too.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+
+    /// sbatch's --partition.
+    #[arg(long, value_name = "NAME")]
+    partition: Option<String>,
+
+    /// Wall-time limit of each run (sbatch's --time, e.g. 30 or 01:30:00).
+    #[arg(long, value_name = "TIME")]
+    time: Option<String>,
+
+    /// CPUs of each run, and its compute threads unless train.threads is set.
+    #[arg(long, value_name = "N")]
+    cpus_per_task: Option<u32>,
+
+    /// Memory of each run (sbatch's --mem, e.g. 4G).
+    #[arg(long, value_name = "SIZE")]
+    mem: Option<String>,
+
+    /// At most N runs at once (sbatch's --array=…%N).
+    #[arg(long, value_name = "N")]
+    max_parallel: Option<u32>,
+
+    /// One more #SBATCH option, e.g. --sbatch=--account=lab. Repeatable.
+    #[arg(long = "sbatch", value_name = "OPTION", allow_hyphen_values = true)]
+    sbatch: Vec<String>,
+}
+
+/// `mtl-run slurm`: writes, submits or reports on an experiment's job array.
+fn slurm(args: SlurmArgs) -> Result<(), mtl::Error> {
+    if let Some(dir) = &args.status {
+        print!("{}", mtl::slurm::status(dir)?);
+        return Ok(());
+    }
+    let file = args.file.expect("clap requires FILE without --status");
+    let options = mtl::slurm::SlurmOptions {
+        overrides: args.overrides,
+        resources: mtl::config::SlurmConfig {
+            partition: args.partition,
+            time: args.time,
+            cpus_per_task: args.cpus_per_task,
+            mem: args.mem,
+            max_parallel: args.max_parallel,
+            extra: args.sbatch,
+        },
+        submit: args.submit,
+    };
+    let scripts = mtl::slurm::write_scripts(&file, &options)?;
+    let finished = scripts.runs - scripts.missing.len();
+    println!(
+        "wrote {}: {} run(s) as one array job ({finished} finished already), and {}, which rebuilds the summaries once the array has ended",
+        scripts.array.display(),
+        scripts.runs,
+        scripts.report.display()
+    );
+    if !options.submit {
+        println!(
+            "not submitted (no --submit): `mtl-run slurm {} --submit` asks for the {} missing run(s), `sh {}` for all of them",
+            file.display(),
+            scripts.missing.len(),
+            scripts.submit.display()
+        );
+        return Ok(());
+    }
+    match mtl::slurm::submit(&scripts)? {
+        Some(s) => println!(
+            "submitted array job {} (runs {}) and report job {} (after it)\nfollow: mtl-run slurm --status {}; logs: {}",
+            s.array,
+            s.runs,
+            s.report,
+            scripts.experiment_dir.display(),
+            scripts.array.with_file_name("logs").display()
+        ),
+        None => println!(
+            "all {} runs have finished: nothing submitted (`mtl-run report {}` rebuilds the summaries)",
+            scripts.runs,
+            scripts.experiment_dir.display()
+        ),
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -108,6 +224,15 @@ fn main() -> ExitCode {
         print!("{}", mtl::plugins::listing_table());
         return ExitCode::SUCCESS;
     }
+    if let Some(Command::Slurm(args)) = cli.command {
+        return match slurm(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(Command::Report { dir }) = &cli.command {
         return match mtl::rebuild_report(dir) {
             Ok(summary) => {
@@ -127,7 +252,15 @@ fn main() -> ExitCode {
         dry_run: cli.dry_run,
         force: cli.force,
         progress,
+        run: cli.run,
     };
+    if cli.run.is_some() && cli.files.len() > 1 {
+        eprintln!(
+            "error: --run K names a run of one experiment file, but {} files were given",
+            cli.files.len()
+        );
+        return ExitCode::FAILURE;
+    }
     let mut failed = false;
     for file in &cli.files {
         if let Err(e) = run_file(file, &options) {

@@ -15,6 +15,7 @@ pub(crate) use load::closest as closest_name;
 pub use load::{load, load_experiment, Experiment, Point};
 pub(crate) use resolve::article;
 pub use sweep::{Assignment, Sweep};
+pub use validate::slurm as validate_slurm;
 pub(crate) use validate::MAX_SIZE;
 
 pub use mtl_plugin::{InputScale, OptimizerConfig, TaskKind};
@@ -35,6 +36,9 @@ pub struct ExperimentConfig {
     pub train: TrainConfig,
     #[serde(default)]
     pub baselines: BaselinesConfig,
+    /// How `mtl-run slurm` asks for resources; nothing else reads it.
+    #[serde(default, skip_serializing_if = "SlurmConfig::is_default")]
+    pub slurm: SlurmConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -370,6 +374,37 @@ pub struct BaselinesConfig {
 impl Default for BaselinesConfig {
     fn default() -> Self {
         BaselinesConfig { single_task: true }
+    }
+}
+
+/// `[slurm]`: the resources each array task of `mtl-run slurm` asks for.
+/// Unset keys are left to the cluster's defaults; the command line's
+/// `--partition`, `--time`, `--cpus-per-task`, `--mem` and `--sbatch` win.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlurmConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// Wall-time limit of one run, in any form sbatch takes (`"30"`, `"01:30:00"`, `"1-00:00:00"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// CPUs per run; also its compute threads (unless `train.threads` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus_per_task: Option<u32>,
+    /// Memory per run, as sbatch's `--mem` (`"4G"`, `"2000M"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem: Option<String>,
+    /// At most this many runs at once (sbatch's `--array=…%N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_parallel: Option<u32>,
+    /// More sbatch options, one per `#SBATCH` line (`"--account=abc"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra: Vec<String>,
+}
+
+impl SlurmConfig {
+    pub fn is_default(&self) -> bool {
+        *self == SlurmConfig::default()
     }
 }
 

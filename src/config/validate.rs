@@ -11,6 +11,47 @@ pub(crate) const MAX_SIZE: usize = 1 << 20;
 /// Largest value of `train.threads`.
 const MAX_THREADS: usize = 1024;
 
+/// `[slurm]` values become `#SBATCH` lines: one line each, nothing empty.
+pub fn slurm(s: &super::SlurmConfig) -> Result<(), String> {
+    let words = [
+        ("partition", &s.partition),
+        ("time", &s.time),
+        ("mem", &s.mem),
+    ];
+    for (key, value) in words {
+        if let Some(v) = value {
+            if v.is_empty() || v.chars().any(char::is_whitespace) {
+                return Err(format!(
+                    "key `slurm.{key}`: {v:?}, expected one word as sbatch's `--{key}` takes it"
+                ));
+            }
+        }
+    }
+    for (key, value) in [
+        ("cpus_per_task", s.cpus_per_task),
+        ("max_parallel", s.max_parallel),
+    ] {
+        if value == Some(0) {
+            return Err(format!("key `slurm.{key}`: 0, expected at least 1"));
+        }
+    }
+    if s.cpus_per_task.is_some_and(|c| c as usize > MAX_THREADS) {
+        return Err(format!(
+            "key `slurm.cpus_per_task`: {}, expected at most {MAX_THREADS}",
+            s.cpus_per_task.unwrap_or_default()
+        ));
+    }
+    for (i, line) in s.extra.iter().enumerate() {
+        let option = line.trim_start_matches("#SBATCH").trim();
+        if !option.starts_with('-') || line.contains(['\n', '\r']) {
+            return Err(format!(
+                "key `slurm.extra[{i}]`: {line:?}, expected one sbatch option such as \"--account=abc\""
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn size(key: &str, v: usize) -> Result<(), String> {
     if v > MAX_SIZE {
         Err(format!("key `{key}`: {v}, expected at most {MAX_SIZE}"))
@@ -53,6 +94,7 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
             c.train.threads
         ));
     }
+    slurm(&c.slurm)?;
     size("train.batch_size", c.train.batch_size)?;
     if c.train.log_every == 0 {
         return Err(

@@ -6,6 +6,7 @@ mod atomic;
 pub mod comparison;
 pub mod summary;
 
+pub(crate) use atomic::hostname;
 pub use atomic::{remove_stale_temporaries, write_atomic, write_csv};
 pub use comparison::{compare, write_comparison, ComparisonRow};
 pub use summary::Summary;

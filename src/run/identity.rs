@@ -9,13 +9,13 @@
 //! of a sweep over weighting strategies or loss weights share one baseline
 //! per task and seed.
 
-use crate::config::{BaselinesConfig, ExperimentConfig, TrainConfig, WeightingConfig};
+use crate::config::{BaselinesConfig, ExperimentConfig, SlurmConfig, TrainConfig, WeightingConfig};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
 /// The point id: a short hash of the resolved config with the seed, the
-/// output folder, the description and the thread count left out, so the same
-/// config finds its runs again.
+/// output folder, the description, the thread count and the `[slurm]`
+/// resources left out, so the same config finds its runs again.
 pub fn point_id(config: &ExperimentConfig) -> String {
     short_hash(&toml::to_string(&identity(config)).expect("a validated config serialises"))
 }
@@ -68,6 +68,7 @@ fn identity(config: &ExperimentConfig) -> ExperimentConfig {
     c.experiment.output_dir = PathBuf::new();
     c.experiment.description = None;
     c.train.threads = 0;
+    c.slurm = SlurmConfig::default();
     c
 }
 

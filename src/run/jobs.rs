@@ -3,6 +3,7 @@
 //! (task × seed, shared by every point whose baseline config is the same),
 //! each writing its own folder; `--jobs N` trains N at once.
 
+use super::holder;
 use super::identity::{baseline_config, baseline_dir, run_dir};
 use super::{DataCache, RunOptions};
 use crate::config::{Experiment, ExperimentConfig};
@@ -97,12 +98,17 @@ pub fn workers(jobs: usize, pending: usize) -> usize {
 }
 
 /// rayon threads for each run: `train.threads` if set, else the cores shared
-/// evenly among the runs trained at once.
+/// evenly among the runs trained at once. Under Slurm the cores are those
+/// the job was given (`SLURM_CPUS_PER_TASK`), not the node's.
 pub fn threads_per_run(threads: usize, jobs: usize) -> usize {
     if threads > 0 {
         return threads;
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = std::env::var("SLURM_CPUS_PER_TASK")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     (cores / jobs.max(1)).max(1)
 }
 
@@ -204,6 +210,7 @@ fn train_job(
     }
     // Last: its presence marks the run as finished.
     results::write_metrics(&job.dir.join("metrics.csv"), &config, &runs)?;
+    let _ = std::fs::remove_file(job.dir.join(holder::FILE));
     Ok(failure)
 }
 
@@ -216,8 +223,9 @@ const RUN_FILES: [&str; 5] = [
     "resolved.toml",
 ];
 
-/// Makes the run folder ready: writable, with no marker or leftovers of an
-/// earlier attempt (an interrupted run is started again from scratch).
+/// Makes the run folder ready: writable, not being trained by another live
+/// process, with no marker or leftovers of an earlier attempt (an
+/// interrupted run is started again from scratch), and held by this process.
 fn claim(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::io(dir, "cannot create the output folder", e))?;
@@ -225,6 +233,7 @@ fn claim(dir: &Path) -> Result<()> {
     std::fs::write(&probe, b"")
         .map_err(|e| Error::io(dir, "the output folder is not writable", e))?;
     let _ = std::fs::remove_file(probe);
+    holder::check_free(dir)?;
     // The marker first: until the new run finishes, the folder counts as unfinished.
     let marker = dir.join("metrics.csv");
     if marker.exists() {
@@ -242,5 +251,5 @@ fn claim(dir: &Path) -> Result<()> {
                 .map_err(|e| Error::io(entry.path(), "cannot remove the earlier results", e))?;
         }
     }
-    Ok(())
+    holder::Holder::me().write(dir)
 }

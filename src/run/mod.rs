@@ -6,6 +6,7 @@
 //! folder already holds finished results; then the summaries and the report
 //! are rebuilt from the files on disk.
 
+pub mod holder;
 mod identity;
 mod jobs;
 mod manifest;
@@ -35,6 +36,9 @@ pub struct RunOptions {
     pub progress: ProgressMode,
     /// Runs trained at once.
     pub jobs: usize,
+    /// Train only this run (1-based, in the order `--dry-run` lists them) and
+    /// leave the summaries to `mtl-run report`: what one Slurm array task does.
+    pub run: Option<usize>,
 }
 
 /// What a finished invocation reports back.
@@ -142,14 +146,25 @@ impl DataCache {
     }
 }
 
-/// Runs one experiment file: every point and seed of it.
-pub fn run_file(path: &Path, options: &RunOptions) -> Result<RunOutcome> {
-    let started = Instant::now();
-    let file = path.display().to_string();
-    let experiment = config::load_experiment(path, &options.overrides)?;
-    let cache = DataCache::default();
+/// An experiment file with every point validated and planned, and its runs.
+pub(crate) struct Planned {
+    pub experiment: config::Experiment,
+    /// Each point's resolved config (at the first seed), its plan, id and data facts.
+    pub resolved: Vec<ExperimentConfig>,
+    pub plans: Vec<Plan>,
+    pub ids: Vec<String>,
+    pub data_facts: Vec<manifest::DataFacts>,
+    /// Every run, in the order `--dry-run` numbers them.
+    pub jobs: Vec<Job>,
+    /// `<output_dir>/<experiment>`.
+    pub dir: PathBuf,
+}
 
-    // Plan every point before anything trains: a bad point fails now.
+/// Loads an experiment file and plans every point before anything trains:
+/// a bad point fails now.
+pub(crate) fn plan_file(path: &Path, overrides: &[String], cache: &DataCache) -> Result<Planned> {
+    let file = path.display().to_string();
+    let experiment = config::load_experiment(path, overrides)?;
     let mut resolved = Vec::with_capacity(experiment.points.len());
     let mut plans = Vec::with_capacity(experiment.points.len());
     let mut data_facts = Vec::with_capacity(experiment.points.len());
@@ -185,31 +200,88 @@ pub fn run_file(path: &Path, options: &RunOptions) -> Result<RunOutcome> {
         }
     }
     let jobs = jobs::list(&experiment, &resolved);
-    let exp_dir = experiment_dir(&resolved[0]);
+    let dir = experiment_dir(&resolved[0]);
+    Ok(Planned {
+        experiment,
+        resolved,
+        plans,
+        ids,
+        data_facts,
+        jobs,
+        dir,
+    })
+}
 
+impl Planned {
+    /// Writes the files the summaries are rebuilt from (experiment.toml,
+    /// points.csv, runs.csv, data.csv, environment.csv).
+    pub(crate) fn write_manifest(
+        &self,
+        overrides: &[String],
+        threads: usize,
+        jobs: usize,
+    ) -> Result<()> {
+        manifest::write(
+            &self.dir,
+            &manifest::Manifest {
+                experiment: &self.experiment,
+                overrides,
+                resolved: &self.resolved,
+                ids: &self.ids,
+                data: &self.data_facts,
+                threads,
+                jobs,
+            },
+        )
+    }
+}
+
+/// Runs one experiment file: every point and seed of it.
+pub fn run_file(path: &Path, options: &RunOptions) -> Result<RunOutcome> {
+    let started = Instant::now();
+    let file = path.display().to_string();
+    let cache = DataCache::default();
+    let planned = plan_file(path, &options.overrides, &cache)?;
+    let Planned {
+        experiment,
+        resolved,
+        plans,
+        jobs,
+        ..
+    } = &planned;
+    let exp_dir = planned.dir.clone();
+    let mut jobs = jobs.clone();
+    if let Some(k) = options.run {
+        if k == 0 || k > jobs.len() {
+            return Err(Error::config(
+                &file,
+                format!(
+                    "--run {k}: this experiment has {} run(s), numbered 1 to {} (`--dry-run` lists them)",
+                    jobs.len(),
+                    jobs.len()
+                ),
+            ));
+        }
+    }
     if options.dry_run {
-        print_dry_run(path, &experiment, &resolved, &plans, &jobs, options.force);
+        print_dry_run(path, experiment, resolved, plans, &jobs, options.force);
         return Ok(RunOutcome {
             experiment_dir: None,
             trained: 0,
             skipped: 0,
         });
     }
+    if let Some(k) = options.run {
+        jobs = vec![jobs.swap_remove(k - 1)];
+    }
 
     let (pending, finished): (Vec<&Job>, Vec<&Job>) =
         jobs.iter().partition(|j| options.force || !j.is_finished());
     let threads = resolved[0].train.threads;
-    manifest::write(
-        &exp_dir,
-        &manifest::Manifest {
-            experiment: &experiment,
-            overrides: &options.overrides,
-            resolved: &resolved,
-            ids: &ids,
-            data: &data_facts,
-            threads: jobs::threads_per_run(threads, jobs::workers(options.jobs, pending.len())),
-            jobs: options.jobs,
-        },
+    planned.write_manifest(
+        &options.overrides,
+        jobs::threads_per_run(threads, jobs::workers(options.jobs, pending.len())),
+        options.jobs,
     )?;
 
     if !finished.is_empty() {
@@ -228,6 +300,28 @@ pub fn run_file(path: &Path, options: &RunOptions) -> Result<RunOutcome> {
         exp_dir.display()
     );
     let failures = jobs::execute(&pending, &cache, &file, options, threads);
+
+    if let Some(k) = options.run {
+        // Other runs may be finishing at this moment: the summaries are
+        // rebuilt once they all have (`mtl-run report`, the Slurm report job).
+        let job = &jobs[0];
+        let state = match (failures.first(), pending.is_empty()) {
+            (Some(why), _) => {
+                return Err(Error::Output {
+                    path: job.dir.clone(),
+                    message: format!("run {k} ({}) stopped early: {why}", job.label()),
+                })
+            }
+            (None, true) => "had finished earlier; skipped (--force trains it again)",
+            (None, false) => "trained",
+        };
+        println!("run {k} ({}) {state}: {}", job.label(), job.dir.display());
+        return Ok(RunOutcome {
+            experiment_dir: Some(exp_dir),
+            trained: pending.len(),
+            skipped: finished.len(),
+        });
+    }
 
     let summary = crate::report::rebuild(&exp_dir)?;
     println!(
@@ -296,12 +390,17 @@ fn print_dry_run(
             ""
         }
     );
-    for j in jobs {
+    for (i, j) in jobs.iter().enumerate() {
         let state = if j.is_finished() {
             "finished results exist there (rerun with --force to replace them)"
         } else {
             "no finished results there yet"
         };
-        println!("  {:<40} {}: {state}", j.label(), j.dir.display());
+        println!(
+            "  {:>3}. {:<40} {}: {state}",
+            i + 1,
+            j.label(),
+            j.dir.display()
+        );
     }
 }

@@ -1,0 +1,409 @@
+//! Sweeps as Slurm job arrays, against a real Slurm: a sweep submitted with
+//! `mtl-run slurm --submit` gives the same summary.csv as the same sweep run
+//! locally, and a killed array task is trained again, alone, on resubmission.
+//!
+//! These need a Slurm to submit to: `.ci/run` starts a single-node one on
+//! loopback (`scripts/slurm-local.sh`), exports its `SLURM_CONF` and sets
+//! `REQUIRE_SLURM=1`, so there they fail rather than skip. Elsewhere, with no
+//! `SLURM_CONF`, they say they were skipped. The bad-input tests at the end
+//! need no Slurm.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+/// One node with few CPUs: the Slurm tests take turns.
+static SLURM: Mutex<()> = Mutex::new(());
+
+fn crate_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn mtl_run(args: &[String]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mtl-run"))
+        .args(args)
+        .current_dir(crate_root())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("mtl-run starts")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Whether a Slurm answers here; panics if one is required and does not.
+fn slurm_available(test: &str) -> bool {
+    let answers = std::env::var_os("SLURM_CONF").is_some()
+        && Command::new("sinfo")
+            .arg("-h")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !answers {
+        assert!(
+            std::env::var_os("REQUIRE_SLURM").is_none(),
+            "{test}: REQUIRE_SLURM is set but no Slurm answers (SLURM_CONF={:?}); start one with scripts/slurm-local.sh",
+            std::env::var("SLURM_CONF")
+        );
+        eprintln!("{test}: skipped, no Slurm here (SLURM_CONF unset or sinfo fails)");
+    }
+    answers
+}
+
+/// `digits8x8` swept over two strategies, one compute thread per run.
+fn sweep_args(out: &Path, seeds: &str, epochs: usize) -> Vec<String> {
+    [
+        "experiments/digits8x8.toml",
+        "--set",
+        &format!("experiment.output_dir=\"{}\"", out.display()),
+        "--set",
+        &format!("experiment.seeds={seeds}"),
+        "--set",
+        "sweep={ \"weighting.strategy\" = [\"fixed\", \"uncertainty\"] }",
+        "--set",
+        &format!("train.epochs={epochs}"),
+        "--set",
+        "train.threads=1",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// `mtl-run slurm ARGS --submit`; the array and report job ids it printed.
+fn submit(args: &[String], extra: &[&str]) -> (String, String) {
+    let mut all = vec!["slurm".to_string()];
+    all.extend(args.iter().cloned());
+    all.extend(extra.iter().map(|s| s.to_string()));
+    all.push("--submit".into());
+    let o = mtl_run(&all);
+    let out = text(&o);
+    assert!(o.status.success(), "mtl-run slurm --submit failed:\n{out}");
+    let ids = |after: &str| {
+        let at = out
+            .find(after)
+            .unwrap_or_else(|| panic!("no {after:?} in:\n{out}"));
+        out[at + after.len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    (ids("submitted array job "), ids("report job "))
+}
+
+/// Waits (at most `limit`) until none of `jobs` is queued or running.
+fn wait_for(jobs: &[&str], limit: Duration) {
+    let started = Instant::now();
+    loop {
+        let o = Command::new("squeue")
+            .args(["-h", "-o", "%i %T", "-j", &jobs.join(",")])
+            .output()
+            .expect("squeue starts");
+        let listed = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        let err = String::from_utf8_lossy(&o.stderr);
+        // Jobs long gone from the controller's memory are an invalid id.
+        if (o.status.success() && listed.is_empty()) || err.contains("Invalid job id") {
+            return;
+        }
+        assert!(o.status.success(), "squeue -j {jobs:?}: {err}");
+        assert!(
+            started.elapsed() < limit,
+            "jobs {jobs:?} still in the queue after {limit:?}:\n{listed}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn experiment_dir(out: &Path) -> PathBuf {
+    out.join("digits8x8")
+}
+
+/// The distinct run folders of runs.csv, in order (the array's order).
+fn run_folders(dir: &Path) -> Vec<PathBuf> {
+    let mut r = csv::Reader::from_path(dir.join("runs.csv")).unwrap();
+    let mut folders: Vec<PathBuf> = Vec::new();
+    for rec in r.records() {
+        let f = dir.join(&rec.unwrap()[3]);
+        if !folders.contains(&f) {
+            folders.push(f);
+        }
+    }
+    folders
+}
+
+fn modified(p: &Path) -> SystemTime {
+    std::fs::metadata(p).unwrap().modified().unwrap()
+}
+
+#[test]
+fn a_sweep_through_slurm_gives_the_summary_of_the_same_sweep_run_locally() {
+    if !slurm_available("slurm agreement") {
+        return;
+    }
+    let _turn = SLURM.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let (local, cluster) = (tmp.path().join("local"), tmp.path().join("slurm"));
+
+    let o = mtl_run(&sweep_args(&local, "[0, 1]", 1));
+    assert!(o.status.success(), "local sweep:\n{}", text(&o));
+
+    let args = sweep_args(&cluster, "[0, 1]", 1);
+    let (array, report) = submit(&args, &["--cpus-per-task", "1"]);
+    wait_for(&[&array, &report], Duration::from_secs(300));
+
+    let dir = experiment_dir(&cluster);
+    // 2 strategies × 2 seeds, and 3 baselines × 2 seeds shared by both strategies.
+    let folders = run_folders(&dir);
+    assert_eq!(folders.len(), 10);
+    for f in &folders {
+        assert!(f.join("metrics.csv").exists(), "{} unfinished", f.display());
+        assert!(!f.join("running.txt").exists(), "{}", f.display());
+    }
+    let logs = std::fs::read_dir(dir.join("slurm/logs")).unwrap().count();
+    assert_eq!(logs, 11, "one log per array task and one of the report job");
+    for file in ["summary.csv", "comparison.csv"] {
+        let (a, b) = (
+            std::fs::read_to_string(experiment_dir(&local).join(file)).unwrap(),
+            std::fs::read_to_string(dir.join(file)).unwrap(),
+        );
+        assert!(a.lines().count() > 1, "{file} has rows");
+        assert_eq!(a, b, "{file}: local and Slurm runs differ");
+    }
+
+    let o = mtl_run(&["slurm".into(), "--status".into(), dir.display().to_string()]);
+    let status = text(&o);
+    assert!(o.status.success(), "{status}");
+    assert!(
+        status.contains("10 finished, 0 running, 0 queued, 0 missing"),
+        "{status}"
+    );
+}
+
+#[test]
+fn a_killed_array_task_is_missing_and_resubmitting_trains_only_it() {
+    if !slurm_available("slurm kill and resubmit") {
+        return;
+    }
+    let _turn = SLURM.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("runs");
+    // Long enough runs to be caught mid-run; one at a time, in order.
+    let args = sweep_args(&out, "[0]", 300);
+    let (array, report) = submit(&args, &["--cpus-per-task", "1", "--max-parallel", "1"]);
+    let dir = experiment_dir(&out);
+    let folders = run_folders(&dir);
+    assert_eq!(folders.len(), 5, "2 strategies and 3 shared baselines");
+
+    // Kill run 1 once it has started training.
+    let started = Instant::now();
+    while !folders[0].join("running.txt").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "run 1 never started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let o = Command::new("scancel")
+        .arg(format!("{array}_1"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "scancel: {}", text(&o));
+    wait_for(&[&array, &report], Duration::from_secs(300));
+
+    assert!(
+        !folders[0].join("metrics.csv").exists(),
+        "run 1 was killed before it finished"
+    );
+    let o = mtl_run(&["slurm".into(), "--status".into(), dir.display().to_string()]);
+    let status = text(&o);
+    assert!(
+        status.contains("4 finished, 0 running, 0 queued, 1 missing"),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!("left unfinished by Slurm job {array}_1")),
+        "{status}"
+    );
+    let before: Vec<SystemTime> = folders[1..]
+        .iter()
+        .map(|f| modified(&f.join("metrics.csv")))
+        .collect();
+
+    // Resubmit the same scripts: every task starts, only run 1 trains.
+    let o = Command::new("sh")
+        .arg(dir.join("slurm/submit.sh"))
+        .output()
+        .unwrap();
+    let said = text(&o);
+    assert!(o.status.success(), "submit.sh: {said}");
+    // "submitted array job A and report job R"
+    let words: Vec<&str> = said.split_whitespace().collect();
+    let (again, again_report) = (words[3], words[7]);
+    wait_for(&[again, again_report], Duration::from_secs(300));
+
+    assert!(
+        folders[0].join("metrics.csv").exists(),
+        "run 1 finished now"
+    );
+    let after: Vec<SystemTime> = folders[1..]
+        .iter()
+        .map(|f| modified(&f.join("metrics.csv")))
+        .collect();
+    assert_eq!(before, after, "the finished runs were not trained again");
+    for k in 2..=5 {
+        let log = std::fs::read_to_string(dir.join(format!("slurm/logs/{again}_{k}.out"))).unwrap();
+        assert!(
+            log.contains("had finished earlier; skipped"),
+            "task {k}: {log}"
+        );
+    }
+    let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+    assert!(summary.lines().count() > 1, "{summary}");
+}
+
+/// A copy of digits8x8 in its own folder, so its runs go there.
+fn fixture(dir: &Path, extra: &str) -> PathBuf {
+    let text = std::fs::read_to_string(crate_root().join("experiments/digits8x8.toml"))
+        .unwrap()
+        .replace(
+            "data/digits8x8",
+            &crate_root().join("data/digits8x8").display().to_string(),
+        )
+        .replace(
+            "[experiment]\n",
+            &format!(
+                "[experiment]\noutput_dir = \"{}\"\n",
+                dir.join("runs").display()
+            ),
+        );
+    let path = dir.join("exp.toml");
+    std::fs::write(&path, format!("{text}\n{extra}")).unwrap();
+    path
+}
+
+fn slurm_cmd(file: &Path, path_env: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["slurm".to_string(), file.display().to_string()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    Command::new(env!("CARGO_BIN_EXE_mtl-run"))
+        .args(&args)
+        .current_dir(file.parent().unwrap())
+        .env("PATH", path_env)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn without_sbatch_the_scripts_are_written_and_the_message_says_why_not_submitted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = fixture(
+        tmp.path(),
+        "[slurm]\npartition = \"cpu\"\ntime = \"00:10:00\"\n",
+    );
+    let empty = tmp.path().join("no-bin");
+    std::fs::create_dir(&empty).unwrap();
+    let o = slurm_cmd(&file, &empty, &["--submit", "--mem", "2G"]);
+    let said = text(&o);
+    assert!(!o.status.success(), "{said}");
+    let script = tmp.path().join("runs/digits8x8/slurm/array.sbatch");
+    assert!(
+        said.contains(&format!(
+            "{}: written, but not submitted: `sbatch` is not on PATH",
+            script.display()
+        )),
+        "{said}"
+    );
+    let written = std::fs::read_to_string(&script).unwrap();
+    for line in [
+        "#SBATCH --array=1-4\n", // one point: 1 multi-task model and 3 baselines
+        "#SBATCH --partition=cpu\n",
+        "#SBATCH --time=00:10:00\n",
+        "#SBATCH --mem=2G\n",
+    ] {
+        assert!(written.contains(line), "{line:?} not in\n{written}");
+    }
+    assert!(tmp.path().join("runs/digits8x8/runs.csv").exists());
+    assert!(!tmp.path().join("runs/digits8x8/slurm/jobs.txt").exists());
+}
+
+#[test]
+fn an_sbatch_refusal_is_shown_verbatim_with_the_scripts_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = fixture(tmp.path(), "");
+    // A stand-in for sbatch that refuses as Slurm does for a bad partition.
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("sbatch");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'sbatch: error: invalid partition specified: nosuch' >&2\necho 'sbatch: error: Batch job submission failed: Invalid partition name specified' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let o = slurm_cmd(&file, &bin, &["--submit", "--partition", "nosuch"]);
+    let said = text(&o);
+    assert!(!o.status.success(), "{said}");
+    let script = tmp.path().join("runs/digits8x8/slurm/array.sbatch");
+    assert!(said.contains(&script.display().to_string()), "{said}");
+    assert!(said.contains("sbatch refused it"), "{said}");
+    assert!(
+        said.contains("sbatch: error: invalid partition specified: nosuch\nsbatch: error: Batch job submission failed: Invalid partition name specified"),
+        "{said}"
+    );
+}
+
+#[test]
+fn bad_slurm_settings_name_the_key_and_the_value() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = Path::new("/usr/bin:/bin");
+    for (extra, args, expected) in [
+        (
+            "[slurm]\ncpus = 2\n",
+            &[][..],
+            "unknown key `cpus` in `slurm`",
+        ),
+        (
+            "[slurm]\ncpus_per_task = 0\n",
+            &[][..],
+            "key `slurm.cpus_per_task`: 0, expected at least 1",
+        ),
+        (
+            "[slurm]\ntime = \"1 hour\"\n",
+            &[][..],
+            "key `slurm.time`: \"1 hour\", expected one word",
+        ),
+        (
+            "",
+            &["--sbatch", "account=lab"][..],
+            "key `slurm.extra[0]`: \"account=lab\", expected one sbatch option",
+        ),
+    ] {
+        let file = fixture(tmp.path(), extra);
+        let o = slurm_cmd(&file, path, args);
+        let said = text(&o);
+        assert!(!o.status.success(), "{extra}{args:?}: {said}");
+        assert!(said.contains(expected), "{extra}{args:?}: {said}");
+        assert!(said.contains("exp.toml"), "names the file: {said}");
+    }
+}
+
+#[test]
+fn run_k_out_of_range_says_how_many_runs_there_are() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = fixture(tmp.path(), "");
+    let o = Command::new(env!("CARGO_BIN_EXE_mtl-run"))
+        .args([file.display().to_string(), "--run".into(), "9".into()])
+        .output()
+        .unwrap();
+    let said = text(&o);
+    assert!(!o.status.success());
+    assert!(
+        said.contains("--run 9: this experiment has 4 run(s), numbered 1 to 4"),
+        "{said}"
+    );
+    assert!(!tmp.path().join("runs").exists(), "nothing written: {said}");
+}
