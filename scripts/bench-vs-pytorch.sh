@@ -4,7 +4,7 @@
 #   scripts/bench-vs-pytorch.sh            # ROUNDS=3, THREADS=all cores
 #
 # Sets up PyTorch once in a virtual environment (target/bench-venv, or
-# $MTL_BENCH_VENV; PyPI's torch is about 5.4 GB installed), then runs
+# $BENCH_VENV; PyPI's torch is about 5.4 GB installed), then runs
 # scripts/torch_reference.py and `cargo bench --bench throughput` alternately,
 # ROUNDS times each, with the same thread count, and prints for every model
 # and configuration the median over rounds of each side's samples/s and the
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-$(nproc)}
 ROUNDS=${ROUNDS:-3}
-VENV=${MTL_BENCH_VENV:-target/bench-venv}
+VENV=${BENCH_VENV:-target/bench-venv}
 
 if ! "$VENV/bin/python" -c "import torch, numpy" 2>/dev/null; then
     echo "setting up PyTorch in $VENV (once; a download of several GB)..." >&2

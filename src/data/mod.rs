@@ -121,11 +121,21 @@ fn check_samples(loaded: &Loaded, source: &dyn DataSource, format: &str) -> Resu
 }
 
 /// Splits, derives targets and scales: the full data stage.
+/// Whether [`prepare`] builds the scaled inputs of each split, or only
+/// checks the labels and sizes the split (planning, `--dry-run`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inputs {
+    Scaled,
+    /// Every [`Part::inputs`] is left empty.
+    Skipped,
+}
+
 pub fn prepare(
     config: &ExperimentConfig,
-    main: RawData,
-    test_file: Option<RawData>,
+    main: &RawData,
+    test_file: Option<&RawData>,
     files: Vec<DataFile>,
+    inputs: Inputs,
 ) -> Result<PreparedData> {
     let data_source = self::source(config);
     let source = data_source.origin();
@@ -162,11 +172,11 @@ pub fn prepare(
     let val_idx: Vec<usize> = order.drain(..n_val).collect();
     let train_idx = order;
 
-    let values = targets::task_values(config, &main, &data_source.labels_origin(), true)?;
+    let values = targets::task_values(config, main, &data_source.labels_origin(), true)?;
     let target_scales = targets::fit_scales(config, &values, &train_idx);
     let train_targets = targets::select(config, &values, &train_idx, &target_scales);
     let val_targets = targets::select(config, &values, &val_idx, &target_scales);
-    let (test_raw, test_rows, test_targets) = match &test_file {
+    let (test_raw, test_rows, test_targets) = match test_file {
         Some(t) => {
             let test_values =
                 targets::task_values(config, t, &data_source.test_labels_origin(), false)?;
@@ -176,20 +186,27 @@ pub fn prepare(
         }
         None => {
             let tt = targets::select(config, &values, &test_idx, &target_scales);
-            (&main, test_idx, tt)
+            (main, test_idx, tt)
         }
     };
 
-    let scaler = InputScaler::fit(config.data.scale(), &main, &train_idx);
+    let scale = match inputs {
+        Inputs::Scaled => config.data.scale(),
+        Inputs::Skipped => InputScale::None,
+    };
+    let scaler = InputScaler::fit(scale, main, &train_idx);
     let part = |raw: &RawData, rows: &[usize], targets: Vec<Targets>| Part {
-        inputs: scaler.apply(raw, rows),
+        inputs: match inputs {
+            Inputs::Scaled => scaler.apply(raw, rows),
+            Inputs::Skipped => Vec::new(),
+        },
         targets,
         len: rows.len(),
     };
     Ok(PreparedData {
         sample_shape: main.sample_shape.clone(),
-        train: part(&main, &train_idx, train_targets),
-        validation: part(&main, &val_idx, val_targets),
+        train: part(main, &train_idx, train_targets),
+        validation: part(main, &val_idx, val_targets),
         test: part(test_raw, &test_rows, test_targets),
         target_scales,
         files,

@@ -76,6 +76,25 @@ impl DataCache {
         config: &ExperimentConfig,
         file: &str,
     ) -> Result<(ExperimentConfig, Plan, PreparedData)> {
+        self.prepare_with(config, file, data::Inputs::Scaled)
+    }
+
+    /// Plans `config` and checks its data (labels, split sizes) without
+    /// building the scaled inputs: what planning every point needs.
+    pub(crate) fn check(
+        &self,
+        config: &ExperimentConfig,
+        file: &str,
+    ) -> Result<(ExperimentConfig, Plan, PreparedData)> {
+        self.prepare_with(config, file, data::Inputs::Skipped)
+    }
+
+    fn prepare_with(
+        &self,
+        config: &ExperimentConfig,
+        file: &str,
+        inputs: data::Inputs,
+    ) -> Result<(ExperimentConfig, Plan, PreparedData)> {
         let mut config = config.clone();
         // Which files are read, and which columns, depends on the data config and the tasks.
         // What is read depends on the data config and, for CSV, on which
@@ -107,12 +126,13 @@ impl DataCache {
                 raw
             }
         };
+        // Borrowed, not cloned: a full-MNIST source holds hundreds of MB.
         let data::Loaded {
             main,
             test,
             files,
             settled,
-        } = (*raw).clone();
+        } = &*raw;
         let input = match &config.trunk.input {
             Some(shape) => {
                 let (have, want) = (
@@ -134,8 +154,11 @@ impl DataCache {
         };
         let plan = Plan::new(&config, &input).map_err(|m| Error::config(file, m))?;
         // What the source settled from the data (a CSV source's input columns).
-        config.data.options.extend(settled);
-        let mut prepared = data::prepare(&config, main, test, files)?;
+        config
+            .data
+            .options
+            .extend(settled.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let mut prepared = data::prepare(&config, main, test.as_ref(), files.clone(), inputs)?;
         prepared.sample_shape = input.clone();
         // resolved.toml carries every default, including those derived here.
         config.trunk.input = Some(input);
@@ -179,7 +202,7 @@ pub(crate) fn plan_file(path: &Path, overrides: &[String], cache: &DataCache) ->
         } else {
             file.clone()
         };
-        let (config, plan, data) = cache.prepare(&point.config, &at)?;
+        let (config, plan, data) = cache.check(&point.config, &at)?;
         data_facts.push(manifest::DataFacts::of(&data));
         resolved.push(config);
         plans.push(plan);
