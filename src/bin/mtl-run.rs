@@ -1,6 +1,7 @@
 //! `mtl-run`: runs multi-task-learning experiments declared in TOML files.
 
 use clap::Parser;
+use mtl::slurm::Submission;
 use mtl::train::ProgressMode;
 use mtl::{run_file, RunOptions};
 use std::io::IsTerminal;
@@ -104,7 +105,7 @@ struct SlurmArgs {
     submit: bool,
 
     /// Show the state of every run of an experiment folder (runs/<experiment>).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["submit", "overrides", "partition", "time", "cpus_per_task", "mem", "max_parallel", "sbatch"])]
     status: Option<PathBuf>,
 
     /// Override a key, as for a local run; every array task gets it too.
@@ -165,25 +166,38 @@ fn slurm(args: SlurmArgs) -> Result<(), mtl::Error> {
     );
     if !options.submit {
         println!(
-            "not submitted (no --submit): `mtl-run slurm {} --submit` asks for the {} missing run(s), `sh {}` for all of them",
-            file.display(),
+            "not submitted (no --submit): the same command with --submit asks for the {} missing run(s); `sh '{}'` submits all of them",
             scripts.missing.len(),
             scripts.submit.display()
         );
         return Ok(());
     }
+    let logs = scripts.array.with_file_name("logs");
     match mtl::slurm::submit(&scripts)? {
-        Some(s) => println!(
-            "submitted array job {} (runs {}) and report job {} (after it)\nfollow: mtl-run slurm --status {}; logs: {}",
-            s.array,
-            s.runs,
-            s.report,
-            scripts.experiment_dir.display(),
-            scripts.array.with_file_name("logs").display()
-        ),
-        None => println!(
+        Submission::Submitted(s) => {
+            println!(
+                "submitted array job {} (runs {}) and report job {} (after it)",
+                s.array, s.runs, s.report
+            );
+            if s.busy > 0 {
+                println!(
+                    "left out {} unfinished run(s) that are queued or running already",
+                    s.busy
+                );
+            }
+            println!(
+                "follow: mtl-run slurm --status {}; logs: {}",
+                scripts.experiment_dir.display(),
+                logs.display()
+            );
+        }
+        Submission::AllFinished => println!(
             "all {} runs have finished: nothing submitted (`mtl-run report {}` rebuilds the summaries)",
             scripts.runs,
+            scripts.experiment_dir.display()
+        ),
+        Submission::AllBusy(n) => println!(
+            "nothing submitted: the {n} unfinished run(s) are all queued or running already (mtl-run slurm --status {})",
             scripts.experiment_dir.display()
         ),
     }
@@ -245,6 +259,17 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         };
+    }
+    // `mtl-run -q slurm FILE`: a flag before the subcommand makes clap read
+    // its name as a file; say so rather than run FILE here.
+    for f in &cli.files {
+        let name = f.to_string_lossy();
+        if ["slurm", "report", "plugins"].contains(&name.as_ref()) && !f.exists() {
+            eprintln!(
+                "error: `{name}` is a subcommand, not an experiment file: put it first (`mtl-run {name} …`), with its own options after it"
+            );
+            return ExitCode::FAILURE;
+        }
     }
     let options = RunOptions {
         jobs: usize::from(cli.jobs),

@@ -63,12 +63,23 @@ impl Holder {
     /// host with no Slurm job cannot be asked: it counts as gone, so its
     /// folder is trained again rather than trusted.
     pub fn is_alive(&self) -> bool {
+        self.is_alive_seen_by(&Holder::me())
+    }
+
+    fn is_alive_seen_by(&self, me: &Holder) -> bool {
+        // This process, or an earlier start of this very Slurm job (requeued
+        // after preemption or a node failure): nothing else holds the run.
+        if self.pid == me.pid && self.host == me.host
+            || self.slurm_job.is_some() && self.slurm_job == me.slurm_job
+        {
+            return false;
+        }
         if let Some(job) = &self.slurm_job {
             if let Some(state) = slurm_state(job) {
                 return matches!(state.as_str(), "RUNNING" | "COMPLETING" | "SUSPENDED");
             }
         }
-        if self.host != hostname() || self.pid == std::process::id() {
+        if self.host != me.host {
             return false;
         }
         // SAFETY: signal 0 only checks that the process exists.
@@ -156,6 +167,29 @@ mod tests {
         sleeper.kill().unwrap();
         sleeper.wait().unwrap();
         assert!(check_free(dir.path()).is_ok());
+    }
+
+    #[test]
+    fn a_requeued_slurm_job_does_not_block_itself() {
+        // The earlier start of this job left its pid; say that pid is live.
+        let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+        let mut me = Holder::me();
+        me.slurm_job = Some("41_3".into());
+        let earlier = Holder {
+            pid: sleeper.id(),
+            ..me.clone()
+        };
+        assert!(
+            !earlier.is_alive_seen_by(&me),
+            "the same job, started again"
+        );
+        let without_job = Holder {
+            slurm_job: None,
+            ..earlier.clone()
+        };
+        assert!(without_job.is_alive_seen_by(&me), "a live process here");
+        sleeper.kill().unwrap();
+        sleeper.wait().unwrap();
     }
 
     #[test]

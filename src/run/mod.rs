@@ -331,8 +331,8 @@ pub fn run_file(path: &Path, options: &RunOptions) -> Result<RunOutcome> {
         let state = match (failures.first(), pending.is_empty()) {
             (Some(why), _) => {
                 return Err(Error::Output {
-                    path: job.dir.clone(),
-                    message: format!("run {k} ({}) stopped early: {why}", job.label()),
+                    path: exp_dir,
+                    message: format!("run {k} ({}) did not finish: {why}", job.label()),
                 })
             }
             (None, true) => "had finished earlier; skipped (--force trains it again)",

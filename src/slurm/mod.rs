@@ -14,7 +14,7 @@ mod status;
 mod submit;
 
 pub use status::status;
-pub use submit::Submitted;
+pub use submit::{Submission, Submitted};
 
 use crate::config::{validate_slurm, SlurmConfig};
 use crate::error::{Error, Result};
@@ -48,33 +48,60 @@ pub struct Scripts {
 /// Plans `file` and writes its manifest and scripts; submits nothing.
 pub fn write_scripts(file: &Path, options: &SlurmOptions) -> Result<Scripts> {
     let source = file.display().to_string();
+    check_options(&options.resources)?;
     let planned = plan_file(file, &options.overrides, &DataCache::default())?;
-    let resources = merged(&planned.resolved[0].slurm, &options.resources);
-    validate_slurm(&resources)
-        .map_err(|m| Error::config(&source, format!("{m} (after the command line's options)")))?;
-
-    // Each task's threads: `train.threads`, else the CPUs Slurm gives it.
-    let per_task = match planned.resolved[0].train.threads {
-        0 => resources.cpus_per_task.unwrap_or(1) as usize,
-        t => t,
-    };
-    planned.write_manifest(&options.overrides, per_task, 1)?;
+    let mut resources = merged(&planned.resolved[0].slurm, &options.resources);
+    validate_slurm(&resources).map_err(|m| Error::config(&source, m))?;
+    // Always asked for, so that Slurm sets SLURM_CPUS_PER_TASK (the run's
+    // threads) instead of leaving each run to use the whole node.
+    let cpus = *resources.cpus_per_task.get_or_insert(1) as usize;
+    let threads = planned.resolved[0].train.threads;
+    if threads > cpus {
+        tracing::warn!(
+            "{source}: `train.threads = {threads}` is more than the {cpus} CPU(s) per run asked of Slurm (`slurm.cpus_per_task`, --cpus-per-task): the runs' threads will compete"
+        );
+    }
+    planned.write_manifest(
+        &options.overrides,
+        if threads > 0 { threads } else { cpus },
+        1,
+    )?;
 
     let slurm_dir = planned.dir.join("slurm");
     let logs = slurm_dir.join("logs");
     std::fs::create_dir_all(&logs)
         .map_err(|e| Error::io(&logs, "cannot create the Slurm log folder", e))?;
-    let absolute =
-        |p: &Path| std::fs::canonicalize(p).map_err(|e| Error::io(p, "cannot resolve the path", e));
+    // The tasks read this copy, so editing the file after submitting does
+    // not change what the queued runs train.
+    let text =
+        std::fs::read(file).map_err(|e| Error::io(file, "cannot read the experiment file", e))?;
+    let snapshot = slurm_dir.join("experiment.toml");
+    crate::results::write_atomic(&snapshot, &text)?;
+    let absolute = |p: &Path| -> Result<PathBuf> {
+        let p = std::fs::canonicalize(p).map_err(|e| Error::io(p, "cannot resolve the path", e))?;
+        // #SBATCH lines take a double-quoted value, but nothing can escape a quote in it.
+        if p.to_string_lossy().contains(['"', '\n', '\r']) {
+            return Err(Error::Output {
+                path: p,
+                message: "this path holds a double quote or a line break, which an #SBATCH line cannot carry; run from, and write results to, a folder without them".into(),
+            });
+        }
+        Ok(p)
+    };
+    let mut environment: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("MTL_"))
+        .collect();
+    environment.sort();
     let context = script::Context {
         name: planned.resolved[0].experiment.name.clone(),
         exe: std::env::current_exe()
             .map_err(|e| Error::io("mtl-run", "cannot find this program's path", e))?,
-        file: absolute(file)?,
+        file: absolute(&snapshot)?,
         workdir: absolute(Path::new("."))?,
         slurm_dir: absolute(&slurm_dir)?,
         experiment_dir: absolute(&planned.dir)?,
         overrides: options.overrides.clone(),
+        environment,
         runs: planned.jobs.len(),
         resources: resources.clone(),
     };
@@ -103,8 +130,29 @@ pub fn write_scripts(file: &Path, options: &SlurmOptions) -> Result<Scripts> {
     })
 }
 
+/// The command line's resources on their own, each error naming its option.
+fn check_options(cli: &SlurmConfig) -> Result<()> {
+    validate_slurm(cli).map_err(|m| {
+        let mut m = m;
+        for (key, option) in [
+            ("partition", "--partition"),
+            ("time", "--time"),
+            ("cpus_per_task", "--cpus-per-task"),
+            ("mem", "--mem"),
+            ("max_parallel", "--max-parallel"),
+        ] {
+            m = m.replace(&format!("key `slurm.{key}`"), &format!("option `{option}`"));
+        }
+        if let Some(at) = m.find("key `slurm.extra[") {
+            let end = m[at..].find("]`").map_or(m.len(), |e| at + e + 2);
+            m.replace_range(at..end, "option `--sbatch`");
+        }
+        Error::config("the command line", m)
+    })
+}
+
 /// Submits the missing runs of `scripts` as an array, then the report job.
-pub fn submit(scripts: &Scripts) -> Result<Option<Submitted>> {
+pub fn submit(scripts: &Scripts) -> Result<Submission> {
     submit::submit(scripts)
 }
 

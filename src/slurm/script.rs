@@ -7,6 +7,7 @@ use std::path::PathBuf;
 pub(super) struct Context {
     pub name: String,
     pub exe: PathBuf,
+    /// The tasks' copy of the experiment file (`slurm/experiment.toml`).
     pub file: PathBuf,
     /// The folder `mtl-run slurm` ran in: relative paths in the TOML
     /// (data, `output_dir`) resolve from it, as in a local run.
@@ -14,6 +15,8 @@ pub(super) struct Context {
     pub slurm_dir: PathBuf,
     pub experiment_dir: PathBuf,
     pub overrides: Vec<String>,
+    /// `MTL_*` overrides in the environment of `mtl-run slurm`, set again in each task.
+    pub environment: Vec<(String, String)>,
     pub runs: usize,
     pub resources: SlurmConfig,
 }
@@ -37,10 +40,13 @@ pub(super) fn array(c: &Context) -> String {
     text.push_str(&format!("#SBATCH --array=1-{}{throttle}\n", c.runs));
     text.push_str(&format!(
         "#SBATCH --output={}\n",
-        c.slurm_dir.join("logs/%A_%a.out").display()
+        value(&c.slurm_dir.join("logs/%A_%a.out"))
     ));
     text.push_str(&resource_lines(c, c.resources.cpus_per_task));
     text.push_str("\nset -eu\n");
+    for (k, v) in &c.environment {
+        text.push_str(&format!("export {k}={}\n", quote(v)));
+    }
     let mut command = vec![
         quote(&c.exe.display().to_string()),
         quote(&c.file.display().to_string()),
@@ -66,7 +72,7 @@ pub(super) fn report(c: &Context) -> String {
     text.push_str(&format!("#SBATCH --job-name=mtl-{}-report\n", c.name));
     text.push_str(&format!(
         "#SBATCH --output={}\n",
-        c.slurm_dir.join("logs/report-%j.out").display()
+        value(&c.slurm_dir.join("logs/report-%j.out"))
     ));
     text.push_str(&resource_lines(c, Some(1)));
     text.push_str(&format!(
@@ -90,7 +96,7 @@ pub(super) fn submit() -> String {
      array=${array%%;*}\n\
      report=$(sbatch --parsable --dependency=afterany:\"$array\" report.sbatch)\n\
      report=${report%%;*}\n\
-     echo \"array=$array report=$report\" >>jobs.txt\n\
+     echo \"array=$array report=$report runs=all\" >>jobs.txt\n\
      echo \"submitted array job $array and report job $report\"\n"
         .to_string()
 }
@@ -98,7 +104,7 @@ pub(super) fn submit() -> String {
 /// The `#SBATCH` lines both scripts share.
 fn resource_lines(c: &Context, cpus: Option<u32>) -> String {
     let r = &c.resources;
-    let mut lines = vec![format!("--chdir={}", c.workdir.display())];
+    let mut lines = vec![format!("--chdir={}", value(&c.workdir))];
     if let Some(cpus) = cpus {
         lines.push(format!("--cpus-per-task={cpus}"));
     }
@@ -115,6 +121,18 @@ fn resource_lines(c: &Context, cpus: Option<u32>) -> String {
         lines.push(extra.trim_start_matches("#SBATCH").trim().to_string());
     }
     lines.iter().map(|l| format!("#SBATCH {l}\n")).collect()
+}
+
+/// A path as an #SBATCH value: double-quoted if it holds a space or a quote
+/// (sbatch splits its lines at whitespace outside double quotes; paths with a
+/// double quote are refused before this).
+fn value(p: &std::path::Path) -> String {
+    let s = p.display().to_string();
+    if s.contains(|c: char| c.is_whitespace() || c == '\'') {
+        format!("\"{s}\"")
+    } else {
+        s
+    }
 }
 
 /// `s` as one single-quoted shell word.
@@ -135,6 +153,7 @@ mod tests {
             slurm_dir: "/home/me/runs/sweep/slurm".into(),
             experiment_dir: "/home/me/runs/sweep".into(),
             overrides: vec!["train.epochs=1".into()],
+            environment: vec![("MTL_TRAIN__LR".into(), "0.1".into())],
             runs: 6,
             resources: SlurmConfig {
                 partition: Some("cpu".into()),
@@ -158,6 +177,7 @@ mod tests {
             "#SBATCH --partition=cpu\n",
             "#SBATCH --account=lab\n",
             "#SBATCH --qos=low\n",
+            "export MTL_TRAIN__LR='0.1'\n",
             "exec '/opt/mtl/mtl-run' '/home/me/exp'\\''s.toml' --run \"$SLURM_ARRAY_TASK_ID\" --set 'train.epochs=1'\n",
         ] {
             assert!(text.contains(line), "{line:?} missing from:\n{text}");
@@ -177,5 +197,21 @@ mod tests {
         assert!(text.contains("#SBATCH --cpus-per-task=1\n"), "{text}");
         assert!(text.contains("exec '/opt/mtl/mtl-run' report '/home/me/runs/sweep'\n"));
         assert!(!text.contains("--array"));
+    }
+
+    #[test]
+    fn paths_with_spaces_or_quotes_are_double_quoted_in_sbatch_lines() {
+        let mut c = context();
+        c.workdir = "/home/my files".into();
+        c.slurm_dir = "/home/it's/slurm".into();
+        let text = array(&c);
+        assert!(
+            text.contains("#SBATCH --chdir=\"/home/my files\"\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("#SBATCH --output=\"/home/it's/slurm/logs/%A_%a.out\"\n"),
+            "{text}"
+        );
     }
 }

@@ -17,10 +17,103 @@ struct Run {
     folder: String,
 }
 
-/// The status table of the experiment folder `dir`.
-pub fn status(dir: &Path) -> Result<String> {
+/// Where one run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum State {
+    Finished,
+    Running,
+    Queued,
+    Missing,
+}
+
+impl State {
+    fn name(self) -> &'static str {
+        match self {
+            State::Finished => "finished",
+            State::Running => "running",
+            State::Queued => "queued",
+            State::Missing => "missing",
+        }
+    }
+}
+
+/// Each run with its state and a note on it, in the order of runs.csv.
+struct Table {
+    runs: Vec<Run>,
+    states: Vec<(State, String)>,
+    /// Set if the queue could not be asked.
+    queue_note: Option<String>,
+}
+
+fn states(dir: &Path) -> Result<Table> {
     let runs = read_runs(dir)?;
     let (queue, queue_note) = queue_states(dir);
+    let states = runs
+        .iter()
+        .enumerate()
+        .map(|(i, run)| {
+            let folder = dir.join(&run.folder);
+            let holder = Holder::read(&folder);
+            let queued = queue.get(&(i + 1)).map(String::as_str);
+            if folder.join("metrics.csv").exists() {
+                let stopped = folder.join("failure.txt").exists();
+                let note = if stopped {
+                    "stopped early (failure.txt)"
+                } else {
+                    ""
+                };
+                (State::Finished, note.to_string())
+            } else if matches!(queued, Some("RUNNING" | "COMPLETING"))
+                || holder.as_ref().is_some_and(Holder::is_alive)
+            {
+                (
+                    State::Running,
+                    holder.map_or(String::new(), |h| h.describe()),
+                )
+            } else if matches!(queued, Some("PENDING" | "CONFIGURING" | "REQUEUED")) {
+                (State::Queued, String::new())
+            } else {
+                let note = holder.map_or(String::new(), |h| {
+                    format!(
+                        "left unfinished by {}; resubmit to train it again",
+                        h.describe()
+                    )
+                });
+                (State::Missing, note)
+            }
+        })
+        .collect();
+    Ok(Table {
+        runs,
+        states,
+        queue_note,
+    })
+}
+
+/// The runs (1-based) queued or running now: not to be submitted again.
+pub(crate) fn busy(dir: &Path) -> Result<Vec<usize>> {
+    Ok(states(dir)?
+        .states
+        .iter()
+        .enumerate()
+        .filter(|(_, (s, _))| matches!(s, State::Running | State::Queued))
+        .map(|(i, _)| i + 1)
+        .collect())
+}
+
+/// The status table of the experiment folder `dir`.
+pub fn status(dir: &Path) -> Result<String> {
+    if !dir.is_dir() {
+        return Err(Error::Output {
+            path: dir.to_path_buf(),
+            message: "no such folder (expected an experiment folder, runs/<experiment>)".into(),
+        });
+    }
+    let Table {
+        runs,
+        states,
+        queue_note,
+    } = states(dir)?;
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let mut table = String::new();
     let width = runs.iter().map(|r| r.model.len()).max().unwrap_or(5).max(5);
@@ -30,41 +123,13 @@ pub fn status(dir: &Path) -> Result<String> {
         "state", "model", "seed", "point"
     )
     .expect("a String takes writes");
-    for (i, run) in runs.iter().enumerate() {
-        let k = i + 1;
-        let folder = dir.join(&run.folder);
-        let holder = Holder::read(&folder);
-        let queued = queue.get(&k).map(String::as_str);
-        let (state, note) = if folder.join("metrics.csv").exists() {
-            let stopped = folder.join("failure.txt").exists();
-            (
-                "finished",
-                if stopped {
-                    "stopped early (failure.txt)".to_string()
-                } else {
-                    String::new()
-                },
-            )
-        } else if matches!(queued, Some("RUNNING" | "COMPLETING"))
-            || holder.as_ref().is_some_and(Holder::is_alive)
-        {
-            ("running", holder.map_or(String::new(), |h| h.describe()))
-        } else if matches!(queued, Some("PENDING" | "CONFIGURING" | "REQUEUED")) {
-            ("queued", String::new())
-        } else {
-            let note = match holder {
-                Some(h) => format!(
-                    "left unfinished by {}; resubmit to train it again",
-                    h.describe()
-                ),
-                None => String::new(),
-            };
-            ("missing", note)
-        };
+    for (i, (run, (state, note))) in runs.iter().zip(&states).enumerate() {
+        let state = state.name();
         *counts.entry(state).or_default() += 1;
         writeln!(
             table,
-            "  {k:>3}  {state:<9} {:<width$} {:>5}  {:<12} {}{}",
+            "  {:>3}  {state:<9} {:<width$} {:>5}  {:<12} {}{}",
+            i + 1,
             run.model,
             run.seed,
             run.point,
@@ -96,7 +161,10 @@ fn read_runs(dir: &Path) -> Result<Vec<Run>> {
     if !path.exists() {
         return Err(Error::Output {
             path: dir.to_path_buf(),
-            message: "no runs.csv here, so this is not an experiment folder (`mtl-run slurm FILE` or `mtl-run FILE` writes one under runs/<experiment>)".into(),
+            message: format!(
+                "no runs.csv here, so this is not an experiment folder (`mtl-run slurm FILE` or `mtl-run FILE` writes one under runs/<experiment>){}",
+                experiment_folders_hint(dir)
+            ),
         });
     }
     let mut reader = csv::Reader::from_path(&path)
@@ -126,6 +194,24 @@ fn read_runs(dir: &Path) -> Result<Vec<Run>> {
         });
     }
     Ok(runs)
+}
+
+/// `; experiment folders in it: a, b` when `dir` is an output folder.
+fn experiment_folders_hint(dir: &Path) -> String {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return String::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.path().join("runs.csv").exists())
+        .map(|e| e.path().display().to_string())
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!("; experiment folders in it: {}", names.join(", "))
+    }
 }
 
 /// Slurm's state of each array task of the jobs in `slurm/jobs.txt`, by

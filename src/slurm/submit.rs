@@ -13,15 +13,38 @@ pub struct Submitted {
     pub report: String,
     /// The runs asked for (1-based), as sbatch's `--array` list.
     pub runs: String,
+    /// Unfinished runs left out because they are queued or running already.
+    pub busy: usize,
 }
 
-/// Submits the missing runs as one array and the report job after it;
-/// `None` if every run has finished. Records the job ids in `slurm/jobs.txt`.
-pub(super) fn submit(s: &Scripts) -> Result<Option<Submitted>> {
+/// What there was to submit.
+#[derive(Debug)]
+pub enum Submission {
+    Submitted(Submitted),
+    /// Every run has finished.
+    AllFinished,
+    /// Every unfinished run is queued or running already (how many).
+    AllBusy(usize),
+}
+
+/// Submits the missing runs (unfinished, and neither queued nor running) as
+/// one array and the report job after it. Records each job id in
+/// `slurm/jobs.txt` as soon as sbatch has accepted it.
+pub(super) fn submit(s: &Scripts) -> Result<Submission> {
     if s.missing.is_empty() {
-        return Ok(None);
+        return Ok(Submission::AllFinished);
     }
-    let runs = index_ranges(&s.missing);
+    let busy = super::status::busy(&s.experiment_dir)?;
+    let wanted: Vec<usize> = s
+        .missing
+        .iter()
+        .copied()
+        .filter(|k| !busy.contains(k))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(Submission::AllBusy(s.missing.len()));
+    }
+    let runs = index_ranges(&wanted);
     let throttle = s
         .resources
         .max_parallel
@@ -30,6 +53,11 @@ pub(super) fn submit(s: &Scripts) -> Result<Option<Submitted>> {
         &s.array,
         &["--parsable".into(), format!("--array={runs}{throttle}")],
         s,
+    )?;
+    record(
+        s,
+        &format!("array={array} runs={runs}"),
+        &format!("array job {array} was submitted"),
     )?;
     let report = sbatch(
         &s.report,
@@ -46,19 +74,34 @@ pub(super) fn submit(s: &Scripts) -> Result<Option<Submitted>> {
             s.experiment_dir.display()
         ),
     })?;
+    record(
+        s,
+        &format!("report={report} after={array}"),
+        &format!("array job {array} and report job {report} were submitted"),
+    )?;
+    Ok(Submission::Submitted(Submitted {
+        array,
+        report,
+        runs,
+        busy: s.missing.len() - wanted.len(),
+    }))
+}
+
+/// Appends `line` to `slurm/jobs.txt`; `done` says what was submitted, for the error.
+fn record(s: &Scripts, line: &str, done: &str) -> Result<()> {
     let jobs = s.array.with_file_name("jobs.txt");
-    let line = format!("array={array} report={report} runs={runs}\n");
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&jobs)
-        .and_then(|mut f| f.write_all(line.as_bytes()))
-        .map_err(|e| Error::io(&jobs, "cannot record the submitted job ids", e))?;
-    Ok(Some(Submitted {
-        array,
-        report,
-        runs,
-    }))
+        .and_then(|mut f| f.write_all(format!("{line}\n").as_bytes()))
+        .map_err(|e| {
+            Error::io(
+                &jobs,
+                format!("{done}, but its id could not be recorded here (so --status cannot see it; `scancel` it if unwanted)"),
+                e,
+            )
+        })
 }
 
 /// Runs `sbatch ARGS SCRIPT` and returns the job id it prints.
