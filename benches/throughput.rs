@@ -20,6 +20,9 @@
 //! which would be read as a config override), as the PyTorch
 //! reference's `torch.set_num_threads`. BENCH_STEPS_ONLY=1 stops after
 //! the training steps (what scripts/bench-vs-pytorch.sh repeats).
+//! BENCH_ONLY=mlp/uncertainty (model/config, either may be `*`) and
+//! BENCH_BLOCKS=N time one configuration alone, e.g. under
+//! `valgrind --tool=callgrind` to count its instructions (docs/performance.md).
 //!
 //! FLOPs are counted as PyTorch's FLOP counters and `shared/bench-reference/flops.py`
 //! count them: a multiply-add is 2 FLOPs, and a training step is 3 × the
@@ -38,6 +41,22 @@ use std::time::{Duration, Instant};
 
 const WARMUP: usize = 10;
 const BLOCKS: usize = 7;
+
+fn env_usize(key: &str, default: usize) -> usize {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Whether BENCH_ONLY (`model/config`, `*` for any) lets `model`/`config` run.
+fn selected(model: &str, config: &str) -> bool {
+    let Ok(only) = std::env::var("BENCH_ONLY") else {
+        return true;
+    };
+    let (m, c) = only.split_once('/').unwrap_or((only.as_str(), "*"));
+    (m == "*" || m == model) && (c == "*" || c == config)
+}
 const STEPS: usize = 20;
 const BATCH: usize = 32;
 
@@ -106,12 +125,18 @@ fn main() {
         let file = dir.join(format!("{model}.toml"));
         std::fs::write(&file, experiment(trunk, 3, true)).unwrap();
         // (name, strategy override, model index in the plan: 0 = mtl, 1 = stl:digit)
-        let configs = [
+        let configs: Vec<(&str, &str, usize)> = [
             ("fixed", "fixed", 0),
             ("uncertainty", "uncertainty", 0),
             ("gradnorm", "gradnorm", 0),
             ("stl", "fixed", 1),
-        ];
+        ]
+        .into_iter()
+        .filter(|(name, _, _)| selected(model, name))
+        .collect();
+        if configs.is_empty() {
+            continue;
+        }
         let prepared: Vec<_> = configs
             .iter()
             .map(|(_, s, _)| {
@@ -120,7 +145,7 @@ fn main() {
             })
             .collect();
         let mut blocks: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
-        for round in 0..BLOCKS {
+        for round in 0..env_usize("BENCH_BLOCKS", BLOCKS) {
             for (i, (config, plan, data)) in prepared.iter().enumerate() {
                 let warmup = if round == 0 { WARMUP } else { 2 };
                 let times = time_steps(
@@ -134,7 +159,10 @@ fn main() {
                 blocks[i].push(times.iter().sum::<f64>() / STEPS as f64);
             }
         }
-        let fixed = median(blocks[0].clone());
+        let fixed = configs
+            .iter()
+            .position(|c| c.0 == "fixed")
+            .map_or(f64::NAN, |i| median(blocks[i].clone()));
         for (i, (name, _, m)) in configs.iter().enumerate() {
             let (_, plan, _) = &prepared[i];
             let step = median(blocks[i].clone());

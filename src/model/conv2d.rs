@@ -130,14 +130,15 @@ pub(crate) fn input_gradient_add(ws: &[f32], gy: &[f32], gx: &mut [f32], g: &Con
     let (k_len, hw_out, in_len) = (g.patch_len(), g.h_out * g.w_out, g.c_in * g.h * g.w);
     gx.par_chunks_mut(in_len)
         .zip(gy.par_chunks(g.c_out * hw_out))
-        .for_each(|(gxb, gyb)| {
-            // dcols[K, hw] = Wᵀ[K, c_out] · gy[c_out, hw]
-            let mut dcols = vec![0f32; k_len * hw_out];
-            gemm_rowmajor(
-                k_len, hw_out, g.c_out, &mut dcols, false, ws, true, gyb, false,
-            );
-            col2im_add(&dcols, gxb, g);
-        });
+        .for_each_init(
+            // One buffer per worker, reused image after image (gemm overwrites it).
+            || vec![0f32; k_len * hw_out],
+            |dcols, (gxb, gyb)| {
+                // dcols[K, hw] = Wᵀ[K, c_out] · gy[c_out, hw]
+                gemm_rowmajor(k_len, hw_out, g.c_out, dcols, false, ws, true, gyb, false);
+                col2im_add(dcols, gxb, g);
+            },
+        );
 }
 
 /// The bias gradient for the output gradient `gy` (whole batch): its sum per channel.
