@@ -443,6 +443,49 @@ fn bad_slurm_settings_name_the_key_and_the_value() {
 }
 
 #[test]
+fn a_plan_with_other_runs_is_refused_while_runs_of_the_earlier_one_are_held() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = fixture(tmp.path(), "");
+    let no_slurm = tmp.path().join("no-bin");
+    std::fs::create_dir(&no_slurm).unwrap();
+    let o = slurm_cmd(&file, &no_slurm, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let dir = tmp.path().join("runs/digits8x8");
+    let first = run_folders(&dir)[0].clone();
+    std::fs::create_dir_all(&first).unwrap();
+    // Run 1 is being trained by a live process on this host.
+    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    std::fs::write(
+        first.join("running.txt"),
+        format!("host={}\npid={}\n", hostname(), sleeper.id()),
+    )
+    .unwrap();
+    let o = slurm_cmd(&file, &no_slurm, &["--set", "experiment.seeds=[0, 1]"]);
+    let said = text(&o);
+    assert!(!o.status.success(), "{said}");
+    assert!(
+        said.contains(
+            "1 run(s) of an earlier submission with other runs are still queued or running"
+        ),
+        "{said}"
+    );
+    // The same plan may be written again.
+    let o = slurm_cmd(&file, &no_slurm, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+    let o = slurm_cmd(&file, &no_slurm, &["--set", "experiment.seeds=[0, 1]"]);
+    assert!(o.status.success(), "once it has ended: {}", text(&o));
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
 fn run_k_out_of_range_says_how_many_runs_there_are() {
     let tmp = tempfile::tempdir().unwrap();
     let file = fixture(tmp.path(), "");

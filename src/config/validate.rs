@@ -20,9 +20,9 @@ pub fn slurm(s: &super::SlurmConfig) -> Result<(), String> {
     ];
     for (key, value) in words {
         if let Some(v) = value {
-            if v.is_empty() || v.chars().any(char::is_whitespace) {
+            if v.is_empty() || v.chars().any(|c| c.is_whitespace() || "#\"'\\".contains(c)) {
                 return Err(format!(
-                    "key `slurm.{key}`: {v:?}, expected one word as sbatch's `--{key}` takes it"
+                    "key `slurm.{key}`: {v:?}, expected one word as sbatch's `--{key}` takes it, without quotes, `\\` or `#`"
                 ));
             }
         }
@@ -43,7 +43,7 @@ pub fn slurm(s: &super::SlurmConfig) -> Result<(), String> {
     }
     for (i, line) in s.extra.iter().enumerate() {
         let option = line.trim_start_matches("#SBATCH").trim();
-        if !option.starts_with('-') || line.contains(['\n', '\r']) {
+        if !option.starts_with('-') || option.contains(['\n', '\r', '#']) {
             return Err(format!(
                 "key `slurm.extra[{i}]`: {line:?}, expected one sbatch option such as \"--account=abc\""
             ));

@@ -1,11 +1,13 @@
-//! Who is training a run folder: `running.txt`, written when a run starts
-//! and removed when it finishes. A folder that holds one but no
-//! `metrics.csv` was left by a run that is still going, or by one that was
-//! killed (a scheduler's time limit, preemption, Ctrl-C): which, is told by
-//! asking Slurm about the job, or the operating system about the process.
+//! Who is training a run folder: `running.txt`, created (exclusively) when
+//! a run starts and removed by the same process when it finishes. A folder
+//! that holds one but no `metrics.csv` was left by a run that is still
+//! going, or by one that was killed (a scheduler's time limit, preemption,
+//! Ctrl-C): which, is told by asking Slurm about the job, or the operating
+//! system about the process.
 
 use crate::error::{Error, Result};
-use crate::results::{hostname, write_atomic};
+use crate::results::hostname;
+use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
@@ -16,8 +18,38 @@ pub const FILE: &str = "running.txt";
 pub struct Holder {
     pub host: String,
     pub pid: u32,
+    /// The process's start time (clock ticks after boot), so that a reused
+    /// pid is not taken for the holder.
+    pub started: Option<u64>,
     /// `<array job>_<task>` or `<job>`, when started by Slurm.
     pub slurm_job: Option<String>,
+}
+
+/// Whether a holder still trains its run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    Alive,
+    Gone,
+    /// Slurm could not be asked about its job.
+    Unknown,
+}
+
+/// Slurm job states after which a job no longer runs.
+const ENDED: [&str; 9] = [
+    "COMPLETED",
+    "CANCELLED",
+    "FAILED",
+    "TIMEOUT",
+    "NODE_FAIL",
+    "PREEMPTED",
+    "OUT_OF_MEMORY",
+    "BOOT_FAIL",
+    "DEADLINE",
+];
+
+/// Whether a state `squeue` lists is one of a job still queued or running.
+pub fn is_live_state(state: &str) -> bool {
+    !state.is_empty() && !ENDED.contains(&state)
 }
 
 impl Holder {
@@ -28,19 +60,24 @@ impl Holder {
             (Some(array), Some(task)) => Some(format!("{array}_{task}")),
             _ => var("SLURM_JOB_ID"),
         };
+        let pid = std::process::id();
         Holder {
             host: hostname(),
-            pid: std::process::id(),
+            pid,
+            started: start_time(pid),
             slurm_job,
         }
     }
 
-    pub fn write(&self, dir: &Path) -> Result<()> {
+    fn text(&self) -> String {
         let mut text = format!("host={}\npid={}\n", self.host, self.pid);
+        if let Some(t) = self.started {
+            text.push_str(&format!("started={t}\n"));
+        }
         if let Some(job) = &self.slurm_job {
             text.push_str(&format!("slurm_job={job}\n"));
         }
-        write_atomic(&dir.join(FILE), text.as_bytes())
+        text
     }
 
     /// The holder recorded in `dir`, if any.
@@ -54,36 +91,45 @@ impl Holder {
         Some(Holder {
             host: field("host")?,
             pid: field("pid")?.parse().ok()?,
+            started: field("started").and_then(|t| t.parse().ok()),
             slurm_job: field("slurm_job"),
         })
     }
 
-    /// Whether the holder is still training. A Slurm job is asked of
-    /// `squeue`; a process on this host, of the kernel. A process on another
-    /// host with no Slurm job cannot be asked: it counts as gone, so its
-    /// folder is trained again rather than trusted.
-    pub fn is_alive(&self) -> bool {
-        self.is_alive_seen_by(&Holder::me())
+    /// Whether the holder still trains. A Slurm job is asked of `squeue`; a
+    /// process on this host, of the kernel. A process on another host with
+    /// no Slurm job cannot be asked: it counts as gone, so its folder is
+    /// trained again rather than trusted.
+    pub fn liveness(&self) -> Liveness {
+        self.liveness_seen_by(&Holder::me())
     }
 
-    fn is_alive_seen_by(&self, me: &Holder) -> bool {
-        // This process, or an earlier start of this very Slurm job (requeued
-        // after preemption or a node failure): nothing else holds the run.
-        if self.pid == me.pid && self.host == me.host
-            || self.slurm_job.is_some() && self.slurm_job == me.slurm_job
-        {
-            return false;
+    fn liveness_seen_by(&self, me: &Holder) -> Liveness {
+        if self.pid == me.pid && self.host == me.host {
+            return Liveness::Gone; // this process: a rerun after its own failure
         }
-        if let Some(job) = &self.slurm_job {
-            if let Some(state) = slurm_state(job) {
-                return matches!(state.as_str(), "RUNNING" | "COMPLETING" | "SUSPENDED");
+        let same_host = self.host == me.host;
+        let process = || {
+            if same_host && process_is(self.pid, self.started) {
+                Liveness::Alive
+            } else {
+                Liveness::Gone
             }
+        };
+        if let Some(job) = &self.slurm_job {
+            // The same job again: requeued (another pid, or another node), unless
+            // its earlier process still runs here (two steps of one allocation).
+            if me.slurm_job.as_ref() == Some(job) {
+                return process();
+            }
+            return match slurm_state(job) {
+                Some(state) if is_live_state(&state) => Liveness::Alive,
+                Some(_) => Liveness::Gone,
+                None if same_host => process(),
+                None => Liveness::Unknown,
+            };
         }
-        if self.host != me.host {
-            return false;
-        }
-        // SAFETY: signal 0 only checks that the process exists.
-        unsafe { libc::kill(self.pid as libc::pid_t, 0) == 0 }
+        process()
     }
 
     pub fn describe(&self) -> String {
@@ -94,8 +140,31 @@ impl Holder {
     }
 }
 
-/// The state `squeue` reports for `job` (empty output: the job has left
-/// the queue, so `Some("")`); `None` if squeue cannot be asked.
+/// Field 22 of `/proc/<pid>/stat`: when the process started.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether process `pid` exists here and, if `started` is known, is the one
+/// that started then (not a later process given the same pid).
+fn process_is(pid: u32, started: Option<u64>) -> bool {
+    let Ok(raw) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if raw <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only checks that the process exists.
+    let exists = unsafe { libc::kill(raw, 0) } == 0
+        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    exists && (started.is_none() || start_time(pid) == started || start_time(pid).is_none())
+}
+
+/// The state `squeue` reports for `job` (empty: the job has left the
+/// queue); `None` if squeue cannot be asked.
 pub fn slurm_state(job: &str) -> Option<String> {
     let out = Command::new("squeue")
         .args(["-h", "-j", job, "-o", "%T"])
@@ -116,17 +185,72 @@ pub fn slurm_state(job: &str) -> Option<String> {
     )
 }
 
-/// Refuses to start a run another live process is training.
-pub fn check_free(dir: &Path) -> Result<()> {
-    match Holder::read(dir) {
-        Some(h) if h.is_alive() => Err(Error::Output {
+/// Makes this process the holder of `dir`: refuses if a live (or unknown)
+/// holder trains it; replaces a gone one. `running.txt` is created with
+/// O_EXCL, so of two processes claiming at once only one wins.
+pub fn take(dir: &Path) -> Result<()> {
+    let busy = |h: &Holder, why: &str| Error::Output {
+        path: dir.to_path_buf(),
+        message: format!(
+            "this run is {why} {}; not starting a second copy (wait for it, or stop it first)",
+            h.describe()
+        ),
+    };
+    let path = dir.join(FILE);
+    if let Some(h) = Holder::read(dir) {
+        match h.liveness() {
+            Liveness::Alive => return Err(busy(&h, "being trained by")),
+            Liveness::Unknown => {
+                return Err(busy(
+                    &h,
+                    "held by a job Slurm could not be asked about (squeue did not answer):",
+                ))
+            }
+            Liveness::Gone => {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    } else if path.exists() {
+        // Unreadable or half-written: another claim is writing it this moment, or one died doing so.
+        let age = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok());
+        if age.is_some_and(|a| a.as_secs() < 60) {
+            return Err(Error::Output {
+                path: dir.to_path_buf(),
+                message:
+                    "another process is claiming this run right now; not starting a second copy"
+                        .into(),
+            });
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+    let me = Holder::me();
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path);
+    match created {
+        Ok(mut f) => f
+            .write_all(me.text().as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io(&path, "cannot record who trains this run", e)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::Output {
             path: dir.to_path_buf(),
-            message: format!(
-                "this run is being trained by {}; not starting a second copy (wait for it, or stop it first)",
-                h.describe()
-            ),
+            message:
+                "another process claimed this run at the same moment; not starting a second copy"
+                    .into(),
         }),
-        _ => Ok(()),
+        Err(e) => Err(Error::io(&path, "cannot record who trains this run", e)),
+    }
+}
+
+/// Removes `running.txt` if this process holds `dir`.
+pub fn release(dir: &Path) {
+    let me = Holder::me();
+    if Holder::read(dir).is_some_and(|h| h.pid == me.pid && h.host == me.host) {
+        let _ = std::fs::remove_file(dir.join(FILE));
     }
 }
 
@@ -134,62 +258,82 @@ pub fn check_free(dir: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_holder_reads_back_and_a_dead_one_is_not_alive() {
-        let dir = tempfile::tempdir().unwrap();
-        let me = Holder::me();
-        me.write(dir.path()).unwrap();
-        assert_eq!(Holder::read(dir.path()), Some(me.clone()));
-        // This very process never blocks itself (a rerun after its own failure).
-        assert!(check_free(dir.path()).is_ok());
-
-        // A finished child: its pid is free, so its folder is not held.
-        let mut child = Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        child.wait().unwrap();
-        let dead = Holder {
-            pid,
-            slurm_job: None,
-            ..me.clone()
-        };
-        assert!(!dead.is_alive());
-
-        // A live child on this host holds the folder.
-        let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
-        let live = Holder {
-            pid: sleeper.id(),
-            slurm_job: None,
-            ..me
-        };
-        live.write(dir.path()).unwrap();
-        let err = check_free(dir.path()).unwrap_err().to_string();
-        assert!(err.contains(&format!("pid {}", sleeper.id())), "{err}");
-        sleeper.kill().unwrap();
-        sleeper.wait().unwrap();
-        assert!(check_free(dir.path()).is_ok());
+    fn sleeper() -> std::process::Child {
+        Command::new("sleep").arg("30").spawn().unwrap()
     }
 
     #[test]
-    fn a_requeued_slurm_job_does_not_block_itself() {
-        // The earlier start of this job left its pid; say that pid is live.
-        let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    fn a_run_is_taken_once_and_released_by_its_holder_only() {
+        let dir = tempfile::tempdir().unwrap();
+        take(dir.path()).unwrap();
+        assert_eq!(Holder::read(dir.path()), Some(Holder::me()));
+        // This very process never blocks itself (a rerun after its own failure).
+        take(dir.path()).unwrap();
+
+        // A live process on this host holds the folder.
+        let mut s = sleeper();
+        let live = Holder {
+            pid: s.id(),
+            started: start_time(s.id()),
+            slurm_job: None,
+            ..Holder::me()
+        };
+        std::fs::write(dir.path().join(FILE), live.text()).unwrap();
+        let err = take(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("being trained by pid {}", s.id())),
+            "{err}"
+        );
+        release(dir.path());
+        assert!(dir.path().join(FILE).exists(), "not ours to remove");
+        s.kill().unwrap();
+        s.wait().unwrap();
+        // Gone now: its folder is taken over.
+        take(dir.path()).unwrap();
+        release(dir.path());
+        assert!(!dir.path().join(FILE).exists());
+    }
+
+    #[test]
+    fn a_reused_pid_is_not_the_holder() {
+        let mut s = sleeper();
+        let earlier = Holder {
+            pid: s.id(),
+            started: start_time(s.id()).map(|t| t + 1), // another process's start
+            slurm_job: None,
+            ..Holder::me()
+        };
+        assert_eq!(earlier.liveness(), Liveness::Gone);
+        let same = Holder {
+            started: start_time(s.id()),
+            ..earlier
+        };
+        assert_eq!(same.liveness(), Liveness::Alive);
+        s.kill().unwrap();
+        s.wait().unwrap();
+    }
+
+    #[test]
+    fn a_requeued_slurm_job_does_not_block_itself_but_a_live_step_of_it_does() {
         let mut me = Holder::me();
         me.slurm_job = Some("41_3".into());
-        let earlier = Holder {
-            pid: sleeper.id(),
+        // The earlier start of this job, on another node (or its pid is gone).
+        let requeued = Holder {
+            host: format!("{}-elsewhere", me.host),
+            pid: me.pid + 1,
             ..me.clone()
         };
-        assert!(
-            !earlier.is_alive_seen_by(&me),
-            "the same job, started again"
-        );
-        let without_job = Holder {
-            slurm_job: None,
-            ..earlier.clone()
+        assert_eq!(requeued.liveness_seen_by(&me), Liveness::Gone);
+        // Another live process of the same job here: two steps of one allocation.
+        let mut s = sleeper();
+        let step = Holder {
+            pid: s.id(),
+            started: start_time(s.id()),
+            ..me.clone()
         };
-        assert!(without_job.is_alive_seen_by(&me), "a live process here");
-        sleeper.kill().unwrap();
-        sleeper.wait().unwrap();
+        assert_eq!(step.liveness_seen_by(&me), Liveness::Alive);
+        s.kill().unwrap();
+        s.wait().unwrap();
     }
 
     #[test]
@@ -197,8 +341,17 @@ mod tests {
         let h = Holder {
             host: format!("{}-elsewhere", hostname()),
             pid: 1,
+            started: None,
             slurm_job: None,
         };
-        assert!(!h.is_alive());
+        assert_eq!(h.liveness(), Liveness::Gone);
+    }
+
+    #[test]
+    fn ended_slurm_states_are_not_live() {
+        assert!(
+            is_live_state("RUNNING") && is_live_state("REQUEUE_HOLD") && is_live_state("SUSPENDED")
+        );
+        assert!(!is_live_state("COMPLETED") && !is_live_state("CANCELLED") && !is_live_state(""));
     }
 }

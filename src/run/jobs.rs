@@ -210,7 +210,7 @@ fn train_job(
     }
     // Last: its presence marks the run as finished.
     results::write_metrics(&job.dir.join("metrics.csv"), &config, &runs)?;
-    let _ = std::fs::remove_file(job.dir.join(holder::FILE));
+    holder::release(&job.dir);
     Ok(failure)
 }
 
@@ -233,7 +233,8 @@ fn claim(dir: &Path) -> Result<()> {
     std::fs::write(&probe, b"")
         .map_err(|e| Error::io(dir, "the output folder is not writable", e))?;
     let _ = std::fs::remove_file(probe);
-    holder::check_free(dir)?;
+    // Held first, so that no other process cleans or trains this folder meanwhile.
+    holder::take(dir)?;
     // The marker first: until the new run finishes, the folder counts as unfinished.
     let marker = dir.join("metrics.csv");
     if marker.exists() {
@@ -251,5 +252,5 @@ fn claim(dir: &Path) -> Result<()> {
                 .map_err(|e| Error::io(entry.path(), "cannot remove the earlier results", e))?;
         }
     }
-    holder::Holder::me().write(dir)
+    Ok(())
 }

@@ -61,6 +61,7 @@ pub fn write_scripts(file: &Path, options: &SlurmOptions) -> Result<Scripts> {
             "{source}: `train.threads = {threads}` is more than the {cpus} CPU(s) per run asked of Slurm (`slurm.cpus_per_task`, --cpus-per-task): the runs' threads will compete"
         );
     }
+    refuse_replanning_while_queued(&planned)?;
     planned.write_manifest(
         &options.overrides,
         if threads > 0 { threads } else { cpus },
@@ -79,17 +80,21 @@ pub fn write_scripts(file: &Path, options: &SlurmOptions) -> Result<Scripts> {
     crate::results::write_atomic(&snapshot, &text)?;
     let absolute = |p: &Path| -> Result<PathBuf> {
         let p = std::fs::canonicalize(p).map_err(|e| Error::io(p, "cannot resolve the path", e))?;
-        // #SBATCH lines take a double-quoted value, but nothing can escape a quote in it.
-        if p.to_string_lossy().contains(['"', '\n', '\r']) {
+        // #SBATCH values are double-quoted; sbatch reads `\\` and `"` in them, and `%` in a log path.
+        if p.to_string_lossy().contains(['"', '\\', '%', '\n', '\r']) {
             return Err(Error::Output {
                 path: p,
-                message: "this path holds a double quote or a line break, which an #SBATCH line cannot carry; run from, and write results to, a folder without them".into(),
+                message: "this path holds a `\"`, `\\`, `%` or line break, which an #SBATCH line cannot carry; run from, and write results to, folders without them".into(),
             });
         }
         Ok(p)
     };
-    let mut environment: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, _)| k.starts_with("MTL_"))
+    // MTL_* overrides, as the shell can export them again (valid names, text values).
+    let mut environment: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| {
+            k.starts_with("MTL_") && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
         .collect();
     environment.sort();
     let context = script::Context {
@@ -127,6 +132,42 @@ pub fn write_scripts(file: &Path, options: &SlurmOptions) -> Result<Scripts> {
         runs: planned.jobs.len(),
         missing,
         resources,
+    })
+}
+
+/// Array tasks name their run by its number in the plan: while tasks of an
+/// earlier submission are queued or running, a plan with other runs (another
+/// seed, point or override) would renumber them under their feet.
+fn refuse_replanning_while_queued(planned: &crate::run::Planned) -> Result<()> {
+    let before = status::run_folders(&planned.dir);
+    if before.is_empty() {
+        return Ok(());
+    }
+    let now: Vec<String> = planned
+        .jobs
+        .iter()
+        .map(|j| {
+            j.dir
+                .strip_prefix(&planned.dir)
+                .unwrap_or(&j.dir)
+                .display()
+                .to_string()
+        })
+        .collect();
+    if now == before {
+        return Ok(());
+    }
+    let busy = status::busy(&planned.dir)?;
+    if busy.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Output {
+        path: planned.dir.clone(),
+        message: format!(
+            "{} run(s) of an earlier submission with other runs are still queued or running (mtl-run slurm --status {}); their tasks are numbered by that plan, so this one must wait until they end (or `scancel` them)",
+            busy.len(),
+            planned.dir.display()
+        ),
     })
 }
 

@@ -123,16 +123,11 @@ fn resource_lines(c: &Context, cpus: Option<u32>) -> String {
     lines.iter().map(|l| format!("#SBATCH {l}\n")).collect()
 }
 
-/// A path as an #SBATCH value: double-quoted if it holds a space or a quote
-/// (sbatch splits its lines at whitespace outside double quotes; paths with a
-/// double quote are refused before this).
+/// A path as an #SBATCH value: double-quoted, since sbatch splits its lines
+/// at whitespace and ends them at `#` outside double quotes (paths holding
+/// `"`, `\\` or `%` are refused before this).
 fn value(p: &std::path::Path) -> String {
-    let s = p.display().to_string();
-    if s.contains(|c: char| c.is_whitespace() || c == '\'') {
-        format!("\"{s}\"")
-    } else {
-        s
-    }
+    format!("\"{}\"", p.display())
 }
 
 /// `s` as one single-quoted shell word.
@@ -171,8 +166,8 @@ mod tests {
         for line in [
             "#SBATCH --job-name=mtl-sweep\n",
             "#SBATCH --array=1-6%3\n",
-            "#SBATCH --output=/home/me/runs/sweep/slurm/logs/%A_%a.out\n",
-            "#SBATCH --chdir=/home/me\n",
+            "#SBATCH --output=\"/home/me/runs/sweep/slurm/logs/%A_%a.out\"\n",
+            "#SBATCH --chdir=\"/home/me\"\n",
             "#SBATCH --cpus-per-task=2\n",
             "#SBATCH --partition=cpu\n",
             "#SBATCH --account=lab\n",
@@ -200,13 +195,13 @@ mod tests {
     }
 
     #[test]
-    fn paths_with_spaces_or_quotes_are_double_quoted_in_sbatch_lines() {
+    fn paths_with_spaces_quotes_or_hashes_are_double_quoted_in_sbatch_lines() {
         let mut c = context();
-        c.workdir = "/home/my files".into();
+        c.workdir = "/home/my files #2".into();
         c.slurm_dir = "/home/it's/slurm".into();
         let text = array(&c);
         assert!(
-            text.contains("#SBATCH --chdir=\"/home/my files\"\n"),
+            text.contains("#SBATCH --chdir=\"/home/my files #2\"\n"),
             "{text}"
         );
         assert!(

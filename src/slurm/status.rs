@@ -3,7 +3,7 @@
 //! `running.txt` and (where it answers) Slurm's queue.
 
 use crate::error::{Error, Result};
-use crate::run::holder::Holder;
+use crate::run::holder::{is_live_state, Holder, Liveness};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
@@ -24,6 +24,8 @@ pub(super) enum State {
     Running,
     Queued,
     Missing,
+    /// Held by a Slurm job that squeue could not be asked about.
+    Unknown,
 }
 
 impl State {
@@ -33,6 +35,7 @@ impl State {
             State::Running => "running",
             State::Queued => "queued",
             State::Missing => "missing",
+            State::Unknown => "unknown",
         }
     }
 }
@@ -63,15 +66,26 @@ fn states(dir: &Path) -> Result<Table> {
                     ""
                 };
                 (State::Finished, note.to_string())
-            } else if matches!(queued, Some("RUNNING" | "COMPLETING"))
-                || holder.as_ref().is_some_and(Holder::is_alive)
-            {
-                (
-                    State::Running,
-                    holder.map_or(String::new(), |h| h.describe()),
-                )
-            } else if matches!(queued, Some("PENDING" | "CONFIGURING" | "REQUEUED")) {
+            } else if matches!(queued, Some("PENDING")) {
                 (State::Queued, String::new())
+            } else if queued.is_some_and(is_live_state) {
+                let note = holder.map_or(String::new(), |h| h.describe());
+                (State::Running, note)
+            } else if let Some((h, live)) = holder
+                .as_ref()
+                .map(|h| (h, h.liveness()))
+                .filter(|(_, l)| *l != Liveness::Gone)
+            {
+                match live {
+                    Liveness::Alive => (State::Running, h.describe()),
+                    _ => (
+                        State::Unknown,
+                        format!(
+                            "held by {}, which squeue did not answer about",
+                            h.describe()
+                        ),
+                    ),
+                }
             } else {
                 let note = holder.map_or(String::new(), |h| {
                     format!(
@@ -90,13 +104,21 @@ fn states(dir: &Path) -> Result<Table> {
     })
 }
 
-/// The runs (1-based) queued or running now: not to be submitted again.
+/// The runs (1-based) queued or running now, or held by a job squeue did
+/// not answer about: not to be submitted again.
 pub(crate) fn busy(dir: &Path) -> Result<Vec<usize>> {
-    Ok(states(dir)?
+    let table = states(dir)?;
+    if let Some(note) = table.queue_note {
+        return Err(Error::Output {
+            path: dir.to_path_buf(),
+            message: format!("{note}; which runs are still queued is unknown, so nothing was submitted (try again when squeue answers)"),
+        });
+    }
+    Ok(table
         .states
         .iter()
         .enumerate()
-        .filter(|(_, (s, _))| matches!(s, State::Running | State::Queued))
+        .filter(|(_, (s, _))| matches!(s, State::Running | State::Queued | State::Unknown))
         .map(|(i, _)| i + 1)
         .collect())
 }
@@ -144,15 +166,25 @@ pub fn status(dir: &Path) -> Result<String> {
     }
     let mut out = format!("{}: {} run(s)\n", dir.display(), runs.len());
     out.push_str(&table);
-    let summary: Vec<String> = ["finished", "running", "queued", "missing"]
+    let mut summary: Vec<String> = ["finished", "running", "queued", "missing"]
         .iter()
         .map(|s| format!("{} {s}", counts.get(s).copied().unwrap_or(0)))
         .collect();
+    if let Some(n) = counts.get("unknown") {
+        summary.push(format!("{n} unknown"));
+    }
     writeln!(out, "{}", summary.join(", ")).expect("a String takes writes");
     if let Some(note) = queue_note {
         writeln!(out, "{note}").expect("a String takes writes");
     }
     Ok(out)
+}
+
+/// The run folders of `runs.csv` in `dir`, in order (none if there is none).
+pub(crate) fn run_folders(dir: &Path) -> Vec<String> {
+    read_runs(dir).map_or(Vec::new(), |runs| {
+        runs.into_iter().map(|r| r.folder).collect()
+    })
 }
 
 /// The distinct run folders of `runs.csv`, in its order (which is the array's).
@@ -240,7 +272,7 @@ fn queue_states(dir: &Path) -> (BTreeMap<usize, String>, Option<String>) {
         _ => {
             return (
                 states,
-                Some("(squeue did not answer: runs still queued show as missing)".into()),
+                Some("(squeue did not answer about the jobs in slurm/jobs.txt: runs still queued show as missing)".into()),
             )
         }
     };
@@ -279,6 +311,7 @@ mod tests {
             std::fs::create_dir_all(d.join(f)).unwrap();
         }
         std::fs::write(d.join("p1/seed-0/metrics.csv"), "x\n").unwrap();
+        std::fs::write(d.join("p1/seed-0/failure.txt"), "diverged\n").unwrap();
         // p2 was started by a process on another host that is gone.
         std::fs::write(
             d.join("p2/seed-0").join(HOLDER_FILE),
@@ -293,7 +326,10 @@ mod tests {
                 .unwrap()
                 .to_string()
         };
-        assert!(line("1 ").contains("finished"), "{text}");
+        assert!(
+            line("1 ").contains("finished") && line("1 ").contains("stopped early (failure.txt)"),
+            "{text}"
+        );
         assert!(line("2 ").contains("missing"), "{text}");
         assert!(
             line("3 ").contains("missing")
