@@ -486,6 +486,28 @@ fn hostname() -> String {
 }
 
 #[test]
+fn a_results_path_sbatch_cannot_carry_is_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = fixture(tmp.path(), "");
+    let out = tmp.path().join("50%");
+    let o = slurm_cmd(
+        &file,
+        Path::new("/usr/bin:/bin"),
+        &[
+            "--set",
+            &format!("experiment.output_dir=\"{}\"", out.display()),
+        ],
+    );
+    let said = text(&o);
+    assert!(!o.status.success(), "{said}");
+    assert!(
+        said.contains("which an #SBATCH line cannot carry"),
+        "{said}"
+    );
+    assert!(!out.exists(), "nothing written: {said}");
+}
+
+#[test]
 fn run_k_out_of_range_says_how_many_runs_there_are() {
     let tmp = tempfile::tempdir().unwrap();
     let file = fixture(tmp.path(), "");

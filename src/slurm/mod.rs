@@ -62,24 +62,11 @@ pub fn write_scripts(file: &Path, options: &SlurmOptions) -> Result<Scripts> {
         );
     }
     refuse_replanning_while_queued(&planned)?;
-    planned.write_manifest(
-        &options.overrides,
-        if threads > 0 { threads } else { cpus },
-        1,
-    )?;
-
-    let slurm_dir = planned.dir.join("slurm");
-    let logs = slurm_dir.join("logs");
-    std::fs::create_dir_all(&logs)
-        .map_err(|e| Error::io(&logs, "cannot create the Slurm log folder", e))?;
-    // The tasks read this copy, so editing the file after submitting does
-    // not change what the queued runs train.
-    let text =
-        std::fs::read(file).map_err(|e| Error::io(file, "cannot read the experiment file", e))?;
-    let snapshot = slurm_dir.join("experiment.toml");
-    crate::results::write_atomic(&snapshot, &text)?;
+    // Checked before anything is written: the scripts name these paths.
+    let cwd =
+        std::env::current_dir().map_err(|e| Error::io(".", "cannot read the working folder", e))?;
     let absolute = |p: &Path| -> Result<PathBuf> {
-        let p = std::fs::canonicalize(p).map_err(|e| Error::io(p, "cannot resolve the path", e))?;
+        let p = cwd.join(p);
         // #SBATCH values are double-quoted; sbatch reads `\\` and `"` in them, and `%` in a log path.
         if p.to_string_lossy().contains(['"', '\\', '%', '\n', '\r']) {
             return Err(Error::Output {
@@ -89,6 +76,27 @@ pub fn write_scripts(file: &Path, options: &SlurmOptions) -> Result<Scripts> {
         }
         Ok(p)
     };
+    let slurm_dir = planned.dir.join("slurm");
+    let (workdir, abs_slurm_dir, experiment_dir) = (
+        absolute(&cwd)?,
+        absolute(&slurm_dir)?,
+        absolute(&planned.dir)?,
+    );
+    planned.write_manifest(
+        &options.overrides,
+        if threads > 0 { threads } else { cpus },
+        1,
+    )?;
+
+    let logs = slurm_dir.join("logs");
+    std::fs::create_dir_all(&logs)
+        .map_err(|e| Error::io(&logs, "cannot create the Slurm log folder", e))?;
+    // The tasks read this copy, so editing the file after submitting does
+    // not change what the queued runs train.
+    let text =
+        std::fs::read(file).map_err(|e| Error::io(file, "cannot read the experiment file", e))?;
+    let snapshot = slurm_dir.join("experiment.toml");
+    crate::results::write_atomic(&snapshot, &text)?;
     // MTL_* overrides, as the shell can export them again (valid names, text values).
     let mut environment: Vec<(String, String)> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -101,10 +109,10 @@ pub fn write_scripts(file: &Path, options: &SlurmOptions) -> Result<Scripts> {
         name: planned.resolved[0].experiment.name.clone(),
         exe: std::env::current_exe()
             .map_err(|e| Error::io("mtl-run", "cannot find this program's path", e))?,
-        file: absolute(&snapshot)?,
-        workdir: absolute(Path::new("."))?,
-        slurm_dir: absolute(&slurm_dir)?,
-        experiment_dir: absolute(&planned.dir)?,
+        file: abs_slurm_dir.join("experiment.toml"),
+        workdir,
+        slurm_dir: abs_slurm_dir,
+        experiment_dir,
         overrides: options.overrides.clone(),
         environment,
         runs: planned.jobs.len(),
