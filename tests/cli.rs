@@ -1,23 +1,12 @@
 //! Drives the `mtl-run` binary on small real configs and reads what it wrote.
 
+mod common;
+use common::{crate_root, mtl_run};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const DIGITS: &str = "experiments/digits8x8.toml";
-
-fn crate_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs `mtl-run` from the crate root (data paths are relative to it).
-fn mtl_run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mtl-run"))
-        .args(args)
-        .current_dir(crate_root())
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("mtl-run starts")
-}
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

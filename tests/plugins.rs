@@ -2,21 +2,10 @@
 //! experiment (reduced) trains and compares every task, and `mtl-run
 //! plugins` lists what the build links.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::mtl_run;
 
-fn crate_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn mtl_run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mtl-run"))
-        .args(args)
-        .current_dir(crate_root())
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("mtl-run starts")
-}
+use std::path::Path;
 
 fn read_csv(path: &Path) -> Vec<Vec<String>> {
     let mut r = csv::Reader::from_path(path).unwrap();

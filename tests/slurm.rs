@@ -8,6 +8,9 @@
 //! `SLURM_CONF`, they say they were skipped. The bad-input tests at the end
 //! need no Slurm.
 
+mod common;
+use common::{crate_root, mtl_run};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
@@ -15,19 +18,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// One node with few CPUs: the Slurm tests take turns.
 static SLURM: Mutex<()> = Mutex::new(());
-
-fn crate_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn mtl_run(args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mtl-run"))
-        .args(args)
-        .current_dir(crate_root())
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("mtl-run starts")
-}
 
 fn text(o: &Output) -> String {
     format!(

@@ -1,14 +1,13 @@
 //! Sweeps and seeds end to end: shared baselines, summaries over seeds,
 //! `--jobs`, `mtl-run report`, and resuming after an interrupted run.
 
+mod common;
+use common::{crate_root, mtl_run};
+
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-fn crate_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// `digits8x8` swept over the three strategies, with seeds 0 and 1.
 fn sweep_args(out: &Path, epochs: usize) -> Vec<String> {
@@ -25,15 +24,6 @@ fn sweep_args(out: &Path, epochs: usize) -> Vec<String> {
     ]
     .map(String::from)
     .to_vec()
-}
-
-fn mtl_run(args: &[String]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mtl-run"))
-        .args(args)
-        .current_dir(crate_root())
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("mtl-run starts")
 }
 
 fn stderr(o: &Output) -> String {
