@@ -134,6 +134,14 @@ fn run_folders(dir: &Path) -> Vec<PathBuf> {
     folders
 }
 
+/// What `mtl-run slurm --status DIR` prints (it must succeed).
+fn status_of(dir: &Path) -> String {
+    let o = mtl_run(&["slurm".into(), "--status".into(), dir.display().to_string()]);
+    let status = text(&o);
+    assert!(o.status.success(), "{status}");
+    status
+}
+
 fn modified(p: &Path) -> SystemTime {
     std::fs::metadata(p).unwrap().modified().unwrap()
 }
@@ -173,9 +181,7 @@ fn a_sweep_through_slurm_gives_the_summary_of_the_same_sweep_run_locally() {
         assert_eq!(a, b, "{file}: local and Slurm runs differ");
     }
 
-    let o = mtl_run(&["slurm".into(), "--status".into(), dir.display().to_string()]);
-    let status = text(&o);
-    assert!(o.status.success(), "{status}");
+    let status = status_of(&dir);
     assert!(
         status.contains("10 finished, 0 running, 0 queued, 0 missing"),
         "{status}"
@@ -229,8 +235,7 @@ fn a_killed_array_task_is_missing_and_resubmitting_trains_only_it() {
         !folders[0].join("metrics.csv").exists(),
         "run 1 was killed before it finished"
     );
-    let o = mtl_run(&["slurm".into(), "--status".into(), dir.display().to_string()]);
-    let status = text(&o);
+    let status = status_of(&dir);
     assert!(
         status.contains(&format!("left unfinished by Slurm job {array}_1")),
         "{status}"
@@ -253,8 +258,7 @@ fn a_killed_array_task_is_missing_and_resubmitting_trains_only_it() {
         &[&array, &report, &second, &second_report],
         Duration::from_secs(300),
     );
-    let o = mtl_run(&["slurm".into(), "--status".into(), dir.display().to_string()]);
-    let status = text(&o);
+    let status = status_of(&dir);
     assert!(
         status.contains("5 finished, 0 running, 0 queued, 0 missing"),
         "{status}"

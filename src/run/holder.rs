@@ -165,7 +165,7 @@ fn process_is(pid: u32, started: Option<u64>) -> bool {
 
 /// The state `squeue` reports for `job` (empty: the job has left the
 /// queue); `None` if squeue cannot be asked.
-pub fn slurm_state(job: &str) -> Option<String> {
+fn slurm_state(job: &str) -> Option<String> {
     let out = Command::new("squeue")
         .args(["-h", "-j", job, "-o", "%T"])
         .output()
