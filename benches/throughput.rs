@@ -155,7 +155,8 @@ fn main() {
                     data,
                     warmup,
                     STEPS,
-                );
+                )
+                .expect("the benchmark's device is usable");
                 blocks[i].push(times.iter().sum::<f64>() / STEPS as f64);
             }
         }

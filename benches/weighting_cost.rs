@@ -44,14 +44,10 @@ fn main() {
             let mut times: Vec<Vec<f64>> = vec![Vec::new(); strategies.len()];
             for _ in 0..ROUNDS {
                 for (i, (config, plan, data)) in prepared.iter().enumerate() {
-                    times[i].extend(time_steps(
-                        &plan.models[0],
-                        config,
-                        &plan.shapes,
-                        data,
-                        WARMUP,
-                        STEPS,
-                    ));
+                    times[i].extend(
+                        time_steps(&plan.models[0], config, &plan.shapes, data, WARMUP, STEPS)
+                            .expect("the benchmark's device is usable"),
+                    );
                 }
             }
             let medians: Vec<f64> = times.into_iter().map(median).collect();

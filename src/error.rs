@@ -42,6 +42,12 @@ pub enum Error {
         epoch: usize,
         step: usize,
     },
+    /// The device `train.device` names cannot be used.
+    #[error("train.device = \"{device}\": {message}")]
+    Device {
+        device: &'static str,
+        message: String,
+    },
     /// Results of an earlier run are in the way.
     #[error("{}: {message}", path.display())]
     Output { path: PathBuf, message: String },
@@ -51,6 +57,13 @@ impl Error {
     pub fn config(source_name: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Config {
             source_name: source_name.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn device(device: &'static str, message: impl Into<String>) -> Self {
+        Error::Device {
+            device,
             message: message.into(),
         }
     }

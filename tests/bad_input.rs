@@ -836,3 +836,37 @@ fn a_metric_listed_twice_or_transform_with_map() {
         &["key `tasks[0] (log_price).transform`", "cannot be combined"],
     );
 }
+
+/// This test binary is built without the `cuda` feature (the suite's build):
+/// asking for CUDA says how to get a build that has it.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_in_a_build_without_it_says_how_to_build_one() {
+    for (toml, extra) in [
+        (digits_toml(), &["--device", "cuda"][..]),
+        (
+            replaced("epochs = 10", "epochs = 10\ndevice = \"cuda\""),
+            &[][..],
+        ),
+    ] {
+        let err = fails_with(&toml, extra);
+        assert_has(
+            &err,
+            &[
+                "key `train.device`",
+                "built without CUDA",
+                "scripts/build-cuda.sh",
+                "--features cuda",
+            ],
+        );
+    }
+}
+
+#[test]
+fn unknown_device_lists_the_devices() {
+    let err = fails_with(
+        &replaced("epochs = 10", "epochs = 10\ndevice = \"gpu\""),
+        &[],
+    );
+    assert_has(&err, &["`train.device`", "`gpu`", "`cpu`, `cuda`"]);
+}

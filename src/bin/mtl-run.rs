@@ -48,6 +48,11 @@ struct Cli {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     overrides: Vec<String>,
 
+    /// Train on DEVICE: `cpu`, or `cuda` (GPU 0, in a build with CUDA:
+    /// scripts/build-cuda.sh, docs/gpu.md). The same as `--set train.device="DEVICE"`.
+    #[arg(long, value_name = "DEVICE", value_parser = ["cpu", "cuda"])]
+    device: Option<String>,
+
     /// Train again and replace finished runs (by default they are skipped).
     #[arg(long)]
     force: bool,
@@ -271,9 +276,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    let mut overrides = cli.overrides;
+    if let Some(device) = &cli.device {
+        overrides.push(format!("train.device=\"{device}\""));
+    }
     let options = RunOptions {
         jobs: usize::from(cli.jobs),
-        overrides: cli.overrides,
+        overrides,
         dry_run: cli.dry_run,
         force: cli.force,
         progress,

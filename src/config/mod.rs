@@ -304,6 +304,33 @@ pub struct TrainConfig {
     /// Write a row to `weights.csv` every this many steps.
     #[serde(default = "default_log_every")]
     pub log_every: usize,
+    /// Where the models train. Left out of the written config when `cpu`,
+    /// so CPU runs keep the ids they had before this key existed.
+    #[serde(default, skip_serializing_if = "DeviceName::is_cpu")]
+    pub device: DeviceName,
+}
+
+/// The device models train on (`train.device`, `--device`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceName {
+    #[default]
+    Cpu,
+    /// GPU 0, in a build with the `cuda` feature (`scripts/build-cuda.sh`).
+    Cuda,
+}
+
+impl DeviceName {
+    pub fn is_cpu(&self) -> bool {
+        *self == DeviceName::Cpu
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DeviceName::Cpu => "cpu",
+            DeviceName::Cuda => "cuda",
+        }
+    }
 }
 
 fn default_log_every() -> usize {
@@ -320,6 +347,7 @@ impl Default for TrainConfig {
             select: Selection::default(),
             threads: 0,
             log_every: default_log_every(),
+            device: DeviceName::Cpu,
         }
     }
 }

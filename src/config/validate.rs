@@ -12,6 +12,9 @@ pub(crate) const MAX_SIZE: usize = 1 << 20;
 const MAX_THREADS: usize = 1024;
 
 /// `[slurm]` values become `#SBATCH` lines: one line each, nothing empty.
+/// How to get a build that can train on CUDA.
+pub const CUDA_BUILD: &str = "build one with `scripts/build-cuda.sh` (no GPU or CUDA toolkit needed), or with `cargo build --release --features cuda` where CUDA 13 is installed (docs/gpu.md)";
+
 pub fn slurm(s: &super::SlurmConfig) -> Result<(), String> {
     let words = [
         ("partition", &s.partition),
@@ -92,6 +95,11 @@ pub(super) fn validate(c: &ExperimentConfig) -> Result<(), String> {
         return Err(format!(
             "key `train.threads`: {}, expected 0 (all cores) to {MAX_THREADS}",
             c.train.threads
+        ));
+    }
+    if c.train.device == super::DeviceName::Cuda && !cfg!(feature = "cuda") {
+        return Err(format!(
+            "key `train.device`: \"cuda\", but this mtl-run was built without CUDA; {CUDA_BUILD}"
         ));
     }
     slurm(&c.slurm)?;

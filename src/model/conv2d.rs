@@ -11,13 +11,11 @@
 //! Layout: input `[batch, c_in, h, w]`, weight `[c_out, c_in·k·k]`
 //! (row-major, the same order as PyTorch's `[c_out, c_in, k, k]`), bias `[c_out]`.
 
-use crate::model::grad_slice;
 use crate::model::tail::PooledSupport;
+use crate::model::{grad_slice, host_copy, Image};
 use crate::plan::ConvGeometry;
 use dfdx::prelude::*;
 use rayon::prelude::*;
-
-pub type Image<T> = Tensor<(usize, usize, usize, usize), f32, Cpu, T>;
 
 /// Images per partial weight-gradient sum: fixed, so the summation order is too.
 const CHUNK: usize = 4;
@@ -25,12 +23,12 @@ const CHUNK: usize = 4;
 /// `y = conv(x, weight) + bias`. `input_grad = false` skips the input
 /// gradient (the first layer, whose input is data).
 pub fn conv2d<T: Tape<f32, Cpu>>(
-    x: Image<T>,
+    x: Image<Cpu, T>,
     weight: &Tensor<(usize, usize), f32, Cpu>,
     bias: &Tensor<(usize,), f32, Cpu>,
     g: ConvGeometry,
     input_grad: bool,
-) -> Image<T> {
+) -> Image<Cpu, T> {
     let (x, mut tape) = x.split_tape();
     let batch = x.shape().0;
     let (k_len, hw_out) = (g.patch_len(), g.h_out * g.w_out);
@@ -511,14 +509,6 @@ fn col2im_add(cols: &[f32], x: &mut [f32], g: &ConvGeometry) {
             }
         }
     }
-}
-
-/// The values of a contiguous tensor, copied with one `memcpy`
-/// (`as_vec` walks the strides element by element).
-pub(crate) fn host_copy<S: Shape, T>(t: &Tensor<S, f32, Cpu, T>) -> Vec<f32> {
-    let mut v = vec![0f32; t.shape().num_elements()];
-    t.copy_into(&mut v);
-    v
 }
 
 /// `dst[m, n] (+)= op(a)[m, k] · op(b)[k, n]`, all row-major; `*_t` reads the

@@ -2,8 +2,7 @@
 //! remembers where each maximum came from, backward sends the gradient there
 //! (the first maximum wins ties, as in PyTorch).
 
-use crate::model::conv2d::{host_copy, Image};
-use crate::model::grad_slice;
+use crate::model::{grad_slice, host_copy, Image};
 use crate::plan::PoolGeometry;
 use dfdx::prelude::*;
 use rayon::prelude::*;
@@ -53,7 +52,7 @@ pub(crate) fn pool_backward(gy: &[f32], argmax: &[u32], gx: &mut [f32], g: &Pool
         });
 }
 
-pub fn maxpool2d<T: Tape<f32, Cpu>>(x: Image<T>, g: PoolGeometry) -> Image<T> {
+pub fn maxpool2d<T: Tape<f32, Cpu>>(x: Image<Cpu, T>, g: PoolGeometry) -> Image<Cpu, T> {
     let (x, mut tape) = x.split_tape();
     let batch = x.shape().0;
     let xs = host_copy(&x);

@@ -1,42 +1,53 @@
 //! Models on dfdx: a shared trunk built from the resolved layer list and one
-//! head per task (a linear layer, or a small stack ending in one). Parameters are runtime-shaped dfdx tensors; layers
+//! head per task (a linear layer, or a small stack ending in one), on any
+//! [`Backend`] device. Parameters are runtime-shaped dfdx tensors; layers
 //! that dfdx 0.13 lacks on stable (conv2d, maxpool2d) run kernels of their
-//! own (`conv2d.rs`, `maxpool2d.rs`).
+//! own on the CPU (`conv2d.rs`, `maxpool2d.rs`) and are composed from dfdx
+//! ops elsewhere (`composed.rs`).
 
+pub mod composed;
 pub mod conv2d;
+pub mod device;
 pub mod maxpool2d;
 pub mod tail;
 
+pub use device::Backend;
+
 use crate::data::SplitMix64;
 use crate::plan::{ResolvedLayer, ShapeTable};
-use conv2d::host_copy;
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
-/// The device models run on. CUDA is a later step (issue #7).
-pub type Backend = Cpu;
+pub use mtl_plugin::Matrix;
+pub type Vector<B, T = NoneTape> = Tensor<(usize,), f32, B, T>;
+/// A batch of images `[batch, c, h, w]`.
+pub type Image<B, T = NoneTape> = Tensor<(usize, usize, usize, usize), f32, B, T>;
 
-pub type Matrix<T = NoneTape> = Tensor<(usize, usize), f32, Backend, T>;
-pub type Vector<T = NoneTape> = Tensor<(usize,), f32, Backend, T>;
-pub use conv2d::Image;
+/// The values of a contiguous tensor on the host, row-major, in one copy
+/// (`as_vec` walks the strides element by element).
+pub fn host_copy<B: Backend, S: Shape, T>(t: &Tensor<S, f32, B, T>) -> Vec<f32> {
+    let mut v = vec![0f32; t.shape().num_elements()];
+    t.copy_into(&mut v);
+    v
+}
 
-/// The gradient buffer of `t` as a slice, allocated (zeroed) if absent.
+/// The gradient buffer of a CPU tensor as a slice, allocated (zeroed) if absent.
 pub(crate) fn grad_slice<'a, S: Shape>(
-    grads: &'a mut Gradients<f32, Backend>,
-    t: &Tensor<S, f32, Backend>,
+    grads: &'a mut Gradients<f32, Cpu>,
+    t: &Tensor<S, f32, Cpu>,
 ) -> Result<&'a mut [f32], CpuError> {
     Ok(&mut grads.get_or_alloc_mut(t)?[..])
 }
 
 /// A batch moving through the trunk: images until a flatten, then vectors.
-pub enum Activation<T> {
-    Image(Image<T>),
-    Flat(Matrix<T>),
+pub enum Activation<B: Backend, T = NoneTape> {
+    Image(Image<B, T>),
+    Flat(Matrix<B, T>),
 }
 
-impl<T: Tape<f32, Backend>> Activation<T> {
+impl<B: Backend, T: Tape<f32, B>> Activation<B, T> {
     /// The values, without the tape, and the tape.
-    pub fn split_tape(self) -> (Activation<NoneTape>, T) {
+    pub fn split_tape(self) -> (Activation<B>, T) {
         match self {
             Activation::Image(x) => {
                 let (v, t) = x.split_tape();
@@ -50,9 +61,9 @@ impl<T: Tape<f32, Backend>> Activation<T> {
     }
 
     /// Backpropagates `grad` (row-major, this activation's shape): `Σ self ⊙ grad`.
-    pub fn backward_with(self, grad: Vec<f32>) -> Gradients<f32, Backend>
+    pub fn backward_with(self, grad: Vec<f32>) -> Gradients<f32, B>
     where
-        T: Into<OwnedTape<f32, Backend>>,
+        T: Into<OwnedTape<f32, B>>,
     {
         match self {
             Activation::Image(x) => {
@@ -69,8 +80,8 @@ impl<T: Tape<f32, Backend>> Activation<T> {
     }
 }
 
-impl Activation<NoneTape> {
-    pub fn put_tape<T: Tape<f32, Backend>>(self, tape: T) -> Activation<T> {
+impl<B: Backend> Activation<B> {
+    pub fn put_tape<T: Tape<f32, B>>(self, tape: T) -> Activation<B, T> {
         match self {
             Activation::Image(x) => Activation::Image(x.put_tape(tape)),
             Activation::Flat(x) => Activation::Flat(x.put_tape(tape)),
@@ -78,7 +89,7 @@ impl Activation<NoneTape> {
     }
 
     /// A copy that records a fresh tape of its own (same tensor id).
-    pub fn leaky_trace(&self) -> Activation<OwnedTape<f32, Backend>> {
+    pub fn leaky_trace(&self) -> Activation<B, OwnedTape<f32, B>> {
         match self {
             Activation::Image(x) => Activation::Image(x.leaky_trace()),
             Activation::Flat(x) => Activation::Flat(x.leaky_trace()),
@@ -88,16 +99,16 @@ impl Activation<NoneTape> {
     /// The values, row-major.
     pub fn values(&self) -> Vec<f32> {
         match self {
-            Activation::Image(x) => conv2d::host_copy(x),
-            Activation::Flat(x) => conv2d::host_copy(x),
+            Activation::Image(x) => host_copy(x),
+            Activation::Flat(x) => host_copy(x),
         }
     }
 
     /// The gradient `grads` holds for this activation, row-major.
-    pub fn grad_in(&self, grads: &Gradients<f32, Backend>) -> Vec<f32> {
+    pub fn grad_in(&self, grads: &Gradients<f32, B>) -> Vec<f32> {
         match self {
-            Activation::Image(x) => conv2d::host_copy(&grads.get(x)),
-            Activation::Flat(x) => conv2d::host_copy(&grads.get(x)),
+            Activation::Image(x) => host_copy(&grads.get(x)),
+            Activation::Flat(x) => host_copy(&grads.get(x)),
         }
     }
 }
@@ -125,20 +136,20 @@ impl Cut {
 }
 
 /// A mutable view of one parameter, for the optimizer.
-pub enum ParamMut<'a> {
-    Matrix(&'a mut Matrix),
-    Vector(&'a mut Vector),
+pub enum ParamMut<'a, B: Backend> {
+    Matrix(&'a mut Matrix<B>),
+    Vector(&'a mut Vector<B>),
 }
 
 /// One trunk layer with its parameters.
-enum Layer {
+enum Layer<B: Backend> {
     Linear {
-        weight: Matrix,
-        bias: Vector,
+        weight: Matrix<B>,
+        bias: Vector<B>,
     },
     Conv2d {
-        weight: Matrix,
-        bias: Vector,
+        weight: Matrix<B>,
+        bias: Vector<B>,
         layer: ResolvedLayer,
         first: bool,
     },
@@ -147,18 +158,18 @@ enum Layer {
 
 /// A task's head: representation → task outputs through its hidden layers
 /// (linear and elementwise) and a linear output layer.
-pub struct Head {
-    layers: Vec<HeadLayer>,
+pub struct Head<B: Backend> {
+    layers: Vec<HeadLayer<B>>,
 }
 
-enum HeadLayer {
-    Linear { weight: Matrix, bias: Vector },
+enum HeadLayer<B: Backend> {
+    Linear { weight: Matrix<B>, bias: Vector<B> },
     Elementwise(ResolvedLayer),
 }
 
-impl Head {
+impl<B: Backend> Head<B> {
     /// The outputs `[batch, head size]`; dropout is active only when `train` is set.
-    pub fn forward<T: Tape<f32, Backend>>(&self, z: Matrix<T>, train: bool) -> Matrix<T> {
+    pub fn forward<T: Tape<f32, B>>(&self, z: Matrix<B, T>, train: bool) -> Matrix<B, T> {
         let mut a = z;
         for layer in &self.layers {
             a = match layer {
@@ -174,13 +185,17 @@ impl Head {
 }
 
 /// The trunk and the heads of one model (multi-task or single-task).
-pub struct Network {
-    layers: Vec<Layer>,
-    pub heads: Vec<Head>,
-    dev: Backend,
+pub struct Network<B: Backend> {
+    layers: Vec<Layer<B>>,
+    pub heads: Vec<Head<B>>,
+    dev: B,
 }
 
-fn linear<T: Tape<f32, Backend>>(x: Matrix<T>, weight: &Matrix, bias: &Vector) -> Matrix<T> {
+fn linear<B: Backend, T: Tape<f32, B>>(
+    x: Matrix<B, T>,
+    weight: &Matrix<B>,
+    bias: &Vector<B>,
+) -> Matrix<B, T> {
     let y = x.matmul(weight.clone());
     let shape = *y.shape();
     y + bias.clone().broadcast_like::<_, Axis<0>>(&shape)
@@ -188,14 +203,14 @@ fn linear<T: Tape<f32, Backend>>(x: Matrix<T>, weight: &Matrix, bias: &Vector) -
 
 /// Glorot-uniform weights (fan-in and fan-out as PyTorch and Keras count
 /// them) and zero biases: the Keras default the reference scripts use.
-fn glorot(
-    dev: &Backend,
+fn glorot<B: Backend>(
+    dev: &B,
     rng: &mut SplitMix64,
     rows: usize,
     cols: usize,
     fan_in: usize,
     fan_out: usize,
-) -> Matrix {
+) -> Matrix<B> {
     let limit = (6.0 / (fan_in + fan_out) as f32).sqrt();
     let values = (0..rows * cols)
         .map(|_| (rng.next_f32() * 2.0 - 1.0) * limit)
@@ -203,7 +218,7 @@ fn glorot(
     dev.tensor_from_vec(values, (rows, cols))
 }
 
-impl Network {
+impl<B: Backend> Network<B> {
     /// Builds the trunk of `shapes` and one head per entry of `heads` (the
     /// task's name and its head's layers, from [`ShapeTable::heads`]).
     ///
@@ -211,11 +226,11 @@ impl Network {
     /// `seed` and its task's name, so a single-task baseline starts from
     /// exactly the trunk and head the multi-task model starts from.
     pub fn new(
-        dev: &Backend,
+        dev: &B,
         shapes: &ShapeTable,
         heads: &[(&str, &[ResolvedLayer])],
         seed: u64,
-    ) -> Network {
+    ) -> Network<B> {
         let mut rng = SplitMix64::derived(seed, "init:trunk");
         let layers = shapes
             .trunk_layers
@@ -270,13 +285,13 @@ impl Network {
         }
     }
 
-    pub fn device(&self) -> &Backend {
+    pub fn device(&self) -> &B {
         &self.dev
     }
 
     /// The shared representation `[batch, features]` of a batch `[batch, …sample shape]`.
     /// Dropout is active only when `train` is set.
-    pub fn trunk<T: Tape<f32, Backend>>(&self, x: Activation<T>, train: bool) -> Matrix<T> {
+    pub fn trunk<T: Tape<f32, B>>(&self, x: Activation<B, T>, train: bool) -> Matrix<B, T> {
         match self.forward_layers(x, 0..self.layers.len(), train) {
             Activation::Flat(z) => z,
             Activation::Image(_) => unreachable!("plan::shapes checked the trunk ends flat"),
@@ -455,14 +470,14 @@ impl Network {
     pub fn add_cut_gradients(
         &self,
         cut: &Cut,
-        grads: &mut Gradients<f32, Backend>,
+        grads: &mut Gradients<f32, B>,
         weight_grad: &[f32],
         bias_grad: &[f32],
-    ) -> Result<(), CpuError> {
+    ) -> Result<(), B::Err> {
         match &self.layers[cut.index] {
             Layer::Linear { weight, bias } | Layer::Conv2d { weight, bias, .. } => {
-                add_into(grad_slice(grads, weight)?, weight_grad);
-                add_into(grad_slice(grads, bias)?, bias_grad);
+                B::add_to_grad(grads, weight, weight_grad)?;
+                B::add_to_grad(grads, bias, bias_grad)?;
                 Ok(())
             }
             Layer::Other(_) => unreachable!("only linear and conv2d layers have weights"),
@@ -470,12 +485,12 @@ impl Network {
     }
 
     /// Runs `layers` of the trunk on `x`.
-    pub fn forward_layers<T: Tape<f32, Backend>>(
+    pub fn forward_layers<T: Tape<f32, B>>(
         &self,
-        x: Activation<T>,
+        x: Activation<B, T>,
         layers: std::ops::Range<usize>,
         train: bool,
-    ) -> Activation<T> {
+    ) -> Activation<B, T> {
         let mut a = x;
         for layer in &self.layers[layers] {
             a = match (layer, a) {
@@ -490,9 +505,9 @@ impl Network {
                         first,
                     },
                     Activation::Image(x),
-                ) => Activation::Image(conv2d::conv2d(x, weight, bias, *geometry, !first)),
+                ) => Activation::Image(B::conv2d(x, weight, bias, *geometry, !first)),
                 (Layer::Other(ResolvedLayer::Maxpool2d { geometry }), Activation::Image(x)) => {
-                    Activation::Image(maxpool2d::maxpool2d(x, *geometry))
+                    Activation::Image(B::maxpool2d(x, *geometry))
                 }
                 (Layer::Other(ResolvedLayer::Flatten), Activation::Image(x)) => {
                     let (b, c, h, w) = *x.shape();
@@ -507,7 +522,7 @@ impl Network {
 
     /// The trunk's parameters in layer order; with `visit_head_params`, the
     /// stable order the optimizer keys its state by.
-    pub fn visit_trunk_params(&mut self, f: &mut impl FnMut(ParamMut)) {
+    pub fn visit_trunk_params(&mut self, f: &mut impl FnMut(ParamMut<B>)) {
         for layer in &mut self.layers {
             if let Layer::Linear { weight, bias } | Layer::Conv2d { weight, bias, .. } = layer {
                 f(ParamMut::Matrix(weight));
@@ -516,7 +531,7 @@ impl Network {
         }
     }
 
-    pub fn visit_head_params(&mut self, head: usize, f: &mut impl FnMut(ParamMut)) {
+    pub fn visit_head_params(&mut self, head: usize, f: &mut impl FnMut(ParamMut<B>)) {
         for layer in &mut self.heads[head].layers {
             if let HeadLayer::Linear { weight, bias } = layer {
                 f(ParamMut::Matrix(weight));
@@ -526,11 +541,11 @@ impl Network {
     }
 }
 
-fn elementwise<T: Tape<f32, Backend>>(
+fn elementwise<B: Backend, T: Tape<f32, B>>(
     r: &ResolvedLayer,
-    a: Activation<T>,
+    a: Activation<B, T>,
     train: bool,
-) -> Activation<T> {
+) -> Activation<B, T> {
     macro_rules! apply {
         ($a:expr, $($op:tt)+) => {
             match $a {
@@ -563,7 +578,7 @@ mod tests {
         task.head = vec![LayerConfig::Linear { out: 2 }, LayerConfig::Relu {}];
         let shapes = resolve(&[3], &[], std::slice::from_ref(&task)).unwrap();
         assert_eq!(shapes.heads[0].params(), (3 * 2 + 2) + (2 * 2 + 2));
-        let dev = Backend::default();
+        let dev = Cpu::default();
         let mut network = Network::new(&dev, &shapes, &[("t", &shapes.heads[0].layers)], 0);
         // W1 [3, 2], b1 [2], W2 [2, 2], b2 [2]
         let values: [&[f32]; 4] = [

@@ -130,7 +130,9 @@ pub fn write(dir: &Path, m: &Manifest) -> Result<()> {
         .collect();
     write_csv(&dir.join("data.csv"), &["path", "bytes", "sha256"], &rows)?;
 
-    let env = environment(m.threads, m.jobs);
+    let mut devices: Vec<&str> = m.resolved.iter().map(|c| c.train.device.as_str()).collect();
+    devices.dedup();
+    let env = environment(&devices.join(" "), m.threads, m.jobs);
     let rows: Vec<Vec<String>> = env
         .into_iter()
         .map(|(k, v)| vec![k.to_string(), v])
@@ -138,7 +140,7 @@ pub fn write(dir: &Path, m: &Manifest) -> Result<()> {
     write_csv(&dir.join("environment.csv"), &["key", "value"], &rows)
 }
 
-fn environment(threads: usize, jobs: usize) -> Vec<(&'static str, String)> {
+fn environment(devices: &str, threads: usize, jobs: usize) -> Vec<(&'static str, String)> {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -154,7 +156,9 @@ fn environment(threads: usize, jobs: usize) -> Vec<(&'static str, String)> {
         ("git_commit", env!("BUILT_GIT_COMMIT").to_string()),
         ("dfdx_version", env!("BUILT_DFDX_VERSION").to_string()),
         ("rustc", env!("BUILT_RUSTC_VERSION").to_string()),
-        ("device", format!("cpu ({cpu})")),
+        ("device", devices.to_string()),
+        ("cpu", cpu),
+        ("cuda_build", cfg!(feature = "cuda").to_string()),
         ("cores", cores.to_string()),
         ("threads_per_run", threads.to_string()),
         ("jobs", jobs.to_string()),

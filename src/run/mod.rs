@@ -300,6 +300,14 @@ pub fn run_file(path: &Path, options: &RunOptions) -> Result<RunOutcome> {
 
     let (pending, finished): (Vec<&Job>, Vec<&Job>) =
         jobs.iter().partition(|j| options.force || !j.is_finished());
+    if !pending.is_empty() {
+        // Before anything is written: a device that cannot be used fails every run.
+        let mut devices: Vec<_> = resolved.iter().map(|c| c.train.device).collect();
+        devices.dedup();
+        for device in devices {
+            crate::model::device::check(device)?;
+        }
+    }
     let threads = resolved[0].train.threads;
     planned.write_manifest(
         &options.overrides,

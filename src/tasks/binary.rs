@@ -2,7 +2,7 @@
 
 use dfdx::prelude::*;
 use mtl_plugin::{
-    Backend, Matrix, Options, TapedMatrix, TapedScalar, TargetType, Targets, TaskKind,
+    Dev, Matrix, Options, TapedMatrix, TapedScalar, TargetType, Targets, TaskKind, TaskLoss,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,18 +25,21 @@ impl TaskKind for Binary {
     fn metrics(&self) -> Vec<&'static str> {
         vec!["accuracy", "macro_f1"]
     }
-    fn target_matrix(&self, dev: &Backend, targets: &Targets, rows: &[usize]) -> Matrix {
+    fn target_values(&self, targets: &Targets, rows: &[usize]) -> Vec<f32> {
         let Targets::Classes(c) = targets else {
             panic!("binary tasks have class targets")
         };
-        dev.tensor_from_vec(rows.iter().map(|&r| c[r] as f32).collect(), (rows.len(), 1))
-    }
-    fn loss(&self, outputs: TapedMatrix, targets: Matrix) -> TapedScalar {
-        binary_cross_entropy_with_logits_loss(outputs, targets)
+        rows.iter().map(|&r| c[r] as f32).collect()
     }
     /// Class 1 where the logit is positive.
     fn predict(&self, outputs: &[f32]) -> Vec<usize> {
         outputs.iter().map(|&o| usize::from(o > 0.0)).collect()
+    }
+}
+
+impl<D: Dev> TaskLoss<D> for Binary {
+    fn loss(&self, outputs: TapedMatrix<D>, targets: Matrix<D>) -> TapedScalar<D> {
+        binary_cross_entropy_with_logits_loss(outputs, targets)
     }
 }
 

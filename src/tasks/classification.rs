@@ -3,7 +3,8 @@
 use dfdx::prelude::*;
 use mtl_plugin::task::one_hot;
 use mtl_plugin::{
-    Backend, Matrix, OptionError, Options, TapedMatrix, TapedScalar, TargetType, Targets, TaskKind,
+    Dev, Matrix, OptionError, Options, TapedMatrix, TapedScalar, TargetType, Targets, TaskKind,
+    TaskLoss,
 };
 use serde::{Deserialize, Serialize};
 
@@ -35,10 +36,13 @@ impl TaskKind for Classification {
     fn metrics(&self) -> Vec<&'static str> {
         vec!["accuracy", "macro_f1"]
     }
-    fn target_matrix(&self, dev: &Backend, targets: &Targets, rows: &[usize]) -> Matrix {
-        one_hot(dev, targets, rows, self.classes)
+    fn target_values(&self, targets: &Targets, rows: &[usize]) -> Vec<f32> {
+        one_hot(targets, rows, self.classes)
     }
-    fn loss(&self, outputs: TapedMatrix, targets: Matrix) -> TapedScalar {
+}
+
+impl<D: Dev> TaskLoss<D> for Classification {
+    fn loss(&self, outputs: TapedMatrix<D>, targets: Matrix<D>) -> TapedScalar<D> {
         cross_entropy_with_logits_loss(outputs, targets)
     }
 }

@@ -3,7 +3,8 @@
 use dfdx::prelude::*;
 use mtl_plugin::task::value_rows;
 use mtl_plugin::{
-    Backend, Matrix, OptionError, Options, TapedMatrix, TapedScalar, TargetType, Targets, TaskKind,
+    Dev, Matrix, OptionError, Options, TapedMatrix, TapedScalar, TargetType, Targets, TaskKind,
+    TaskLoss,
 };
 use serde::{Deserialize, Serialize};
 
@@ -48,10 +49,13 @@ impl TaskKind for Regression {
     fn metrics(&self) -> Vec<&'static str> {
         vec!["rmse", "mae", "r2"]
     }
-    fn target_matrix(&self, dev: &Backend, targets: &Targets, rows: &[usize]) -> Matrix {
-        value_rows(dev, targets, rows)
+    fn target_values(&self, targets: &Targets, rows: &[usize]) -> Vec<f32> {
+        value_rows(targets, rows)
     }
-    fn loss(&self, outputs: TapedMatrix, targets: Matrix) -> TapedScalar {
+}
+
+impl<D: Dev> TaskLoss<D> for Regression {
+    fn loss(&self, outputs: TapedMatrix<D>, targets: Matrix<D>) -> TapedScalar<D> {
         mse_loss(outputs, targets)
     }
 }

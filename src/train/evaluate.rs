@@ -1,9 +1,9 @@
 //! Evaluation of a model on a whole split, without a tape and without dropout.
 
 use super::input_batch;
-use crate::config::{MetricName, TaskConfig};
+use crate::config::{MetricName, TaskConfig, TaskKind};
 use crate::data::{Part, PreparedData};
-use crate::model::Network;
+use crate::model::{Backend, Network};
 use crate::plan::ModelPlan;
 use crate::tasks::evaluate_outputs;
 use dfdx::prelude::*;
@@ -13,8 +13,8 @@ use dfdx::prelude::*;
 const EVAL_BATCH: usize = 128;
 
 /// Per task of the model: the mean loss over `part` and every metric.
-pub fn evaluate(
-    network: &Network,
+pub fn evaluate<B: Backend>(
+    network: &Network<B>,
     tasks: &[&TaskConfig],
     plan: &ModelPlan,
     data: &PreparedData,
@@ -23,7 +23,7 @@ pub fn evaluate(
     let dev = network.device().clone();
     let mut loss_sums = vec![0f64; tasks.len()];
     let mut outputs: Vec<Vec<f32>> = vec![Vec::with_capacity(part.len); tasks.len()];
-    let kinds: Vec<_> = tasks.iter().map(|t| t.task_kind()).collect();
+    let kinds: Vec<Box<dyn TaskKind>> = tasks.iter().map(|t| t.task_kind()).collect();
     let all: Vec<usize> = (0..part.len).collect();
     for rows in all.chunks(EVAL_BATCH) {
         let z = network.trunk(input_batch(&dev, part, &data.sample_shape, rows), false);
@@ -33,7 +33,7 @@ pub fn evaluate(
             let target = kind.target_matrix(&dev, &part.targets[plan.tasks[k]], rows);
             // Task kinds define their loss on a tape; nothing is differentiated here.
             loss_sums[k] +=
-                f64::from(kind.loss(out.leaky_traced(), target).array()) * rows.len() as f64;
+                f64::from(kind.loss_on(out.leaky_traced(), target).as_vec()[0]) * rows.len() as f64;
         }
     }
     tasks

@@ -13,8 +13,8 @@ pub use progress::ProgressMode;
 use crate::config::{ExperimentConfig, MetricName, Selection, TaskConfig, TaskKind};
 use crate::data::{Part, PreparedData, SplitMix64};
 use crate::error::Error;
-use crate::model::conv2d::host_copy;
-use crate::model::{Activation, Backend, Cut, Matrix, Network};
+use crate::model::device::on_device;
+use crate::model::{host_copy, Activation, Backend, Cut, Matrix, Network};
 use crate::plan::{ModelPlan, ResolvedLayer, ShapeTable};
 use crate::tasks::evaluate_outputs;
 use crate::weighting::{self, GradientNorms, WeightingStrategy};
@@ -90,12 +90,12 @@ impl ModelRun {
 }
 
 /// Assembles the inputs of `rows` as a batch tensor.
-pub(crate) fn input_batch(
-    dev: &Backend,
+pub(crate) fn input_batch<B: Backend>(
+    dev: &B,
     part: &Part,
     sample_shape: &[usize],
     rows: &[usize],
-) -> Activation<NoneTape> {
+) -> Activation<B> {
     let f: usize = sample_shape.iter().product();
     let mut values = Vec::with_capacity(rows.len() * f);
     for &r in rows {
@@ -107,29 +107,32 @@ pub(crate) fn input_batch(
     }
 }
 
-fn traced(a: Activation<NoneTape>) -> Activation<OwnedTape<f32, Backend>> {
+fn traced<B: Backend>(a: Activation<B>) -> Activation<B, OwnedTape<f32, B>> {
     match a {
         Activation::Image(x) => Activation::Image(x.leaky_traced()),
         Activation::Flat(x) => Activation::Flat(x.leaky_traced()),
     }
 }
 
-/// The model `plan` describes, freshly initialised from the seed, with its
+/// A model `plan` describes, freshly initialised from the seed, with its
 /// optimizer and weighting strategy.
-fn build_model<'c>(
+struct Model<'c, B: Backend> {
+    tasks: Vec<&'c TaskConfig>,
+    network: Network<B>,
+    optimizer: Optimizer<B>,
+    strategy: Box<dyn WeightingStrategy>,
+}
+
+fn build_model<'c, B: Backend>(
     plan: &ModelPlan,
     config: &'c ExperimentConfig,
     shapes: &ShapeTable,
-) -> (
-    Vec<&'c TaskConfig>,
-    Network,
-    Optimizer,
-    Box<dyn WeightingStrategy>,
-) {
+) -> Result<Model<'c, B>, Error> {
     let seed = config.experiment.seed;
     let tasks: Vec<&TaskConfig> = plan.tasks.iter().map(|&i| &config.tasks[i]).collect();
     // Dropout draws from the device's generator: seed it too.
-    let dev = Backend::seed_from_u64(SplitMix64::derived(seed, "dropout").next_u64());
+    let dev = B::create(SplitMix64::derived(seed, "dropout").next_u64())
+        .map_err(|message| Error::device(B::NAME, message))?;
     let heads: Vec<(&str, &[ResolvedLayer])> = plan
         .tasks
         .iter()
@@ -147,15 +150,16 @@ fn build_model<'c>(
     } else {
         Box::new(weighting::Fixed::new(&[1.0]))
     };
-    (
+    Ok(Model {
         tasks,
         network,
-        Optimizer::new(config.train.optimizer),
+        optimizer: Optimizer::<B>::new(config.train.optimizer),
         strategy,
-    )
+    })
 }
 
-/// Trains the model `plan` describes and evaluates it after every epoch.
+/// Trains the model `plan` describes on `train.device` and evaluates it
+/// after every epoch.
 pub fn train_model(
     plan: &ModelPlan,
     config: &ExperimentConfig,
@@ -163,13 +167,17 @@ pub fn train_model(
     data: &PreparedData,
     progress: ProgressMode,
 ) -> ModelRun {
-    let seed = config.experiment.seed;
-    let (tasks, mut network, mut optimizer, mut strategy) = build_model(plan, config, shapes);
-    let mut order_rng = SplitMix64::derived(seed, "batches");
-    let batch = config.train.batch_size;
-    let steps_per_epoch = data.train.len.div_ceil(batch);
-    let bar = progress.bar(&plan.id, config.train.epochs, steps_per_epoch);
+    on_device!(config.train.device, B => train_on::<B>(plan, config, shapes, data, progress))
+}
 
+fn train_on<B: Backend>(
+    plan: &ModelPlan,
+    config: &ExperimentConfig,
+    shapes: &ShapeTable,
+    data: &PreparedData,
+    progress: ProgressMode,
+) -> ModelRun {
+    let seed = config.experiment.seed;
     let mut run = ModelRun {
         model: plan.id.clone(),
         history: Vec::new(),
@@ -177,6 +185,22 @@ pub fn train_model(
         failure: None,
         trajectory: Vec::new(),
     };
+    let Model {
+        tasks,
+        mut network,
+        mut optimizer,
+        mut strategy,
+    } = match build_model::<B>(plan, config, shapes) {
+        Ok(model) => model,
+        Err(e) => {
+            run.failure = Some(e);
+            return run;
+        }
+    };
+    let mut order_rng = SplitMix64::derived(seed, "batches");
+    let batch = config.train.batch_size;
+    let steps_per_epoch = data.train.len.div_ceil(batch);
+    let bar = progress.bar(&plan.id, config.train.epochs, steps_per_epoch);
     let mut best_val = f64::INFINITY;
     for epoch in 1..=config.train.epochs {
         let order = order_rng.permutation(data.train.len);
@@ -296,9 +320,25 @@ pub fn time_steps(
     data: &PreparedData,
     warmup: usize,
     steps: usize,
-) -> Vec<f64> {
+) -> Result<Vec<f64>, Error> {
+    on_device!(config.train.device, B => time_steps_on::<B>(plan, config, shapes, data, warmup, steps))
+}
+
+fn time_steps_on<B: Backend>(
+    plan: &ModelPlan,
+    config: &ExperimentConfig,
+    shapes: &ShapeTable,
+    data: &PreparedData,
+    warmup: usize,
+    steps: usize,
+) -> Result<Vec<f64>, Error> {
     let seed = config.experiment.seed;
-    let (tasks, mut network, mut optimizer, mut strategy) = build_model(plan, config, shapes);
+    let Model {
+        tasks,
+        mut network,
+        mut optimizer,
+        mut strategy,
+    } = build_model::<B>(plan, config, shapes)?;
     let order = SplitMix64::derived(seed, "batches").permutation(data.train.len);
     let mut batches = order.chunks_exact(config.train.batch_size).cycle();
     let mut times = Vec::with_capacity(steps);
@@ -320,7 +360,7 @@ pub fn time_steps(
             times.push(start.elapsed().as_secs_f64());
         }
     }
-    times
+    Ok(times)
 }
 
 /// What one step reports: per task the loss, the weight and the outputs,
@@ -362,9 +402,9 @@ fn norm(v: &[f32]) -> f64 {
 /// adds a direct backward pass through those layers and its share of the
 /// weight-gradient products, and `W`'s gradient is the sum of the tasks', so
 /// nothing is computed twice (see [`step_gradients`]).
-fn train_step(
-    network: &mut Network,
-    optimizer: &mut Optimizer,
+fn train_step<B: Backend>(
+    network: &mut Network<B>,
+    optimizer: &mut Optimizer<B>,
     strategy: &mut dyn WeightingStrategy,
     tasks: &[&TaskConfig],
     plan: &ModelPlan,
@@ -386,7 +426,7 @@ fn train_step(
         .map_err(|(k, value)| (tasks[k].name.clone(), value))?;
     optimizer
         .step(network, &mut step.trunk, &mut step.heads)
-        .expect("CPU tensors allocate infallibly");
+        .unwrap_or_else(|e| panic!("{} update failed: {e:?}", B::NAME));
     Ok(StepOut {
         losses: step.losses,
         weights: step.weights,
@@ -397,10 +437,10 @@ fn train_step(
 }
 
 /// The gradients of one step, before the update.
-struct StepGradients {
-    trunk: Gradients<f32, Backend>,
+struct StepGradients<B: Backend> {
+    trunk: Gradients<f32, B>,
     /// Per head, its own parameters' gradients.
-    heads: Vec<Gradients<f32, Backend>>,
+    heads: Vec<Gradients<f32, B>>,
     losses: Vec<f32>,
     weights: Vec<f32>,
     outputs: Vec<Vec<f32>>,
@@ -427,12 +467,12 @@ struct StepGradients {
 /// combined gradient to `a`, and from there the tape takes it through the
 /// layers before. No gradient is computed twice, and every parameter gets
 /// the gradient the plain path gives it.
-fn step_gradients(
-    network: &Network,
+fn step_gradients<B: Backend>(
+    network: &Network<B>,
     strategy: &mut dyn WeightingStrategy,
-    x: Activation<NoneTape>,
-    targets: Vec<(&dyn TaskKind, Matrix)>,
-) -> Result<StepGradients, (usize, f32)> {
+    x: Activation<B>,
+    targets: Vec<(&dyn TaskKind, Matrix<B>)>,
+) -> Result<StepGradients<B>, (usize, f32)> {
     let dev = network.device().clone();
     let batch = match &x {
         Activation::Image(x) => x.shape().0,
@@ -446,9 +486,9 @@ fn step_gradients(
         GradientNorms::LastSharedLayer => network.last_shared_layer(),
         _ => None,
     };
-    enum Trunk {
-        Taped(OwnedTape<f32, Backend>),
-        Cut(Activation<NoneTape>, OwnedTape<f32, Backend>, Cut),
+    enum Trunk<B: Backend> {
+        Taped(OwnedTape<f32, B>),
+        Cut(Activation<B>, OwnedTape<f32, B>, Cut),
     }
     let (z, trunk) = match cut {
         Some(last) => {
@@ -473,9 +513,9 @@ fn step_gradients(
     for (k, (kind, target)) in targets.into_iter().enumerate() {
         let out = network.heads[k].forward(z.clone().leaky_traced(), true);
         outputs.push(out.as_vec());
-        losses.push(kind.loss(out, target));
+        losses.push(kind.loss_on(out, target));
     }
-    let values: Vec<f32> = losses.iter().map(|l| l.array()).collect();
+    let values: Vec<f32> = losses.iter().map(|l| l.as_vec()[0]).collect();
     if let Some(k) = values.iter().position(|v| !v.is_finite()) {
         return Err((k, values[k]));
     }
@@ -524,7 +564,7 @@ fn step_gradients(
             };
             network
                 .add_cut_gradients(&cut, &mut grads, &weight_grad, &bias_grad)
-                .expect("CPU tensors allocate infallibly");
+                .unwrap_or_else(|e| panic!("{} gradient copy failed: {e:?}", B::NAME));
             (grads, Some(norms))
         }
     };
@@ -540,8 +580,8 @@ fn step_gradients(
 
 /// `∇_W (w_i L_i)` for the weights `W` of the cut layer, from each task's
 /// `∂(w_i L_i)/∂z` ([`Network::cut_weight_gradients`]).
-fn last_layer_weight_gradients(
-    network: &Network,
+fn last_layer_weight_gradients<B: Backend>(
+    network: &Network<B>,
     cut: &Cut,
     rep_grads: &[Vec<f32>],
 ) -> Vec<Vec<f32>> {
@@ -699,7 +739,7 @@ mod tests {
         let task = TaskConfig::for_tests("t", "classification", Some(3));
         for layers in trunks {
             let shapes = resolve(&[1, 6, 6], &layers, std::slice::from_ref(&task)).unwrap();
-            let dev = Backend::default();
+            let dev = Cpu::default();
             let mut network = Network::new(&dev, &shapes, &[("t", &shapes.heads[0].layers)], 3);
             let batch = 2;
             let x = dev.tensor_from_vec(pseudo(batch * 36, 1), (batch, 1, 6, 6));
@@ -871,7 +911,7 @@ mod tests {
         let batch = 9; // more than two CHUNKs of images
         for (input, layers) in trunks {
             let shapes = resolve(&input, &layers, &tasks).unwrap();
-            let dev = Backend::default();
+            let dev = Cpu::default();
             let heads: Vec<(&str, &[ResolvedLayer])> = tasks
                 .iter()
                 .zip(&shapes.heads)
@@ -897,7 +937,7 @@ mod tests {
                 [c, h, w] => Activation::Image(dev.tensor_from_vec(xs.clone(), (batch, c, h, w))),
                 _ => Activation::Flat(dev.tensor_from_vec(xs.clone(), (batch, f))),
             };
-            let targets: Vec<(&dyn TaskKind, Matrix)> = tasks
+            let targets: Vec<(&dyn TaskKind, Matrix<Cpu>)> = tasks
                 .iter()
                 .enumerate()
                 .map(|(k, t)| {
@@ -969,19 +1009,19 @@ mod tests {
     }
 
     enum ParamId {
-        Matrix(Matrix),
-        Vector(crate::model::Vector),
+        Matrix(Matrix<Cpu>),
+        Vector(crate::model::Vector<Cpu>),
     }
 
     impl ParamId {
-        fn of(p: ParamMut) -> ParamId {
+        fn of(p: ParamMut<Cpu>) -> ParamId {
             match p {
                 ParamMut::Matrix(w) => ParamId::Matrix(w.clone()),
                 ParamMut::Vector(b) => ParamId::Vector(b.clone()),
             }
         }
 
-        fn grad(&self, grads: &Gradients<f32, Backend>) -> Vec<f32> {
+        fn grad(&self, grads: &Gradients<f32, Cpu>) -> Vec<f32> {
             match self {
                 ParamId::Matrix(w) => host_copy(&grads.get(w)),
                 ParamId::Vector(b) => host_copy(&grads.get(b)),

@@ -9,19 +9,17 @@ use crate::model::{Backend, Network, ParamMut};
 use dfdx::optim::{AdamConfig, Momentum, SgdConfig, WeightDecay};
 use dfdx::prelude::*;
 
-type Buffer = <Backend as Storage<f32>>::Vec;
-
-pub struct Optimizer {
+pub struct Optimizer<B: Backend> {
     config: OptimizerConfig,
     /// Multiplies the configured learning rate (set by the schedule before each step).
     pub lr_scale: f64,
     /// Steps taken; Adam's bias correction needs it from 1.
     step: i32,
     /// Per parameter, in `Network::visit_params` order: Adam's two moments or SGD's velocity.
-    state: Vec<(Buffer, Buffer)>,
+    state: Vec<(<B as Storage<f32>>::Vec, <B as Storage<f32>>::Vec)>,
 }
 
-impl Optimizer {
+impl<B: Backend> Optimizer<B> {
     pub fn new(config: OptimizerConfig) -> Self {
         Optimizer {
             config,
@@ -35,14 +33,14 @@ impl Optimizer {
     /// `h`'s from `head_grads[h]`.
     pub fn step(
         &mut self,
-        network: &mut Network,
-        trunk_grads: &mut Gradients<f32, Backend>,
-        head_grads: &mut [Gradients<f32, Backend>],
-    ) -> Result<(), CpuError> {
+        network: &mut Network<B>,
+        trunk_grads: &mut Gradients<f32, B>,
+        head_grads: &mut [Gradients<f32, B>],
+    ) -> Result<(), B::Err> {
         self.step += 1;
         let mut index = 0;
         let mut result = Ok(());
-        let mut apply = |p: ParamMut, grads: &mut Gradients<f32, Backend>| {
+        let mut apply = |p: ParamMut<B>, grads: &mut Gradients<f32, B>| {
             if result.is_ok() {
                 result = match p {
                     ParamMut::Matrix(t) => self.update(index, t, grads),
@@ -61,14 +59,14 @@ impl Optimizer {
     fn update<S: Shape>(
         &mut self,
         index: usize,
-        param: &mut Tensor<S, f32, Backend>,
-        grads: &mut Gradients<f32, Backend>,
-    ) -> Result<(), CpuError> {
+        param: &mut Tensor<S, f32, B>,
+        grads: &mut Gradients<f32, B>,
+    ) -> Result<(), B::Err> {
         if index == self.state.len() {
             let dev = param.device().clone();
             let n = param.shape().num_elements();
-            self.state
-                .push((dev.try_alloc_len(n)?, dev.try_alloc_len(n)?));
+            let zeros = || <B as Storage<f32>>::try_alloc_len(&dev, n);
+            self.state.push((zeros()?, zeros()?));
         }
         let grad = &*grads.get_or_alloc_mut(param)?;
         let (m1, m2) = &mut self.state[index];
@@ -112,7 +110,7 @@ mod tests {
     /// `tests/reference/losses_metrics.py` (Adam written out in plain Python).
     #[test]
     fn adam_steps_match_the_hand_computed_values() {
-        let dev = Backend::default();
+        let dev = Cpu::default();
         let mut p = dev.tensor_from_vec(vec![1.0f32], (1usize,));
         let mut opt = Optimizer::new(OptimizerConfig::Adam {
             lr: 0.1,

@@ -28,7 +28,7 @@ pub use data::{DataFile, DataSource, InputScale, Loaded, RawData, SourceError};
 pub use metric::{Direction, Metric, Outcome};
 pub use registry::{Lookup, LookupError, OptionError, Options, Registry};
 pub use rng::SplitMix64;
-pub use task::{Likelihood, TargetType, Targets, TaskKind};
+pub use task::{Likelihood, TargetType, Targets, TaskKind, TaskLoss};
 pub use weighting::{GradientNorms, OptimizerConfig, StrategyBuilder, TaskInfo, WeightingStrategy};
 
 /// Re-exported so that a plugin uses exactly the framework's dfdx, serde and toml.
@@ -36,13 +36,14 @@ pub use dfdx;
 pub use serde;
 pub use toml;
 
-use dfdx::prelude::*;
+mod device;
+pub use device::{Dev, LossOnEveryDevice};
 
-/// The device every tensor lives on.
-pub type Backend = Cpu;
-/// A batch of rows, `[batch, features]`, with a tape `T` when it is being differentiated.
-pub type Matrix<T = NoneTape> = Tensor<(usize, usize), f32, Backend, T>;
+/// A batch of rows, `[batch, features]`, on device `D`, with a tape `T` when it is being differentiated.
+pub type Matrix<D, T = NoneTape> = Tensor<(usize, usize), f32, D, T>;
 /// A matrix that records its operations for the backward pass.
-pub type TapedMatrix = Matrix<OwnedTape<f32, Backend>>;
+pub type TapedMatrix<D> = Matrix<D, OwnedTape<f32, D>>;
 /// A scalar loss that records its operations for the backward pass.
-pub type TapedScalar = Tensor<Rank0, f32, Backend, OwnedTape<f32, Backend>>;
+pub type TapedScalar<D> = Tensor<Rank0, f32, D, OwnedTape<f32, D>>;
+
+use dfdx::prelude::*;

@@ -1,8 +1,7 @@
 //! Task kinds: how a head's outputs become a loss and predictions
 //! (`[[tasks]] kind = "…"`).
 
-use crate::{Backend, Matrix, TapedMatrix, TapedScalar};
-use dfdx::prelude::*;
+use crate::{Dev, LossOnEveryDevice, Matrix, TapedMatrix, TapedScalar};
 
 /// Targets of one task for the rows of one split.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,8 +52,9 @@ pub enum Likelihood {
 /// A kind of task: the rule for its head size, its loss, and how its outputs
 /// become predictions. The options of the `[[tasks]]` entry (beyond the
 /// framework's `name`, `kind`, `label`, `map`, `weight`, `metric`,
-/// `metrics`, `head`) are the kind's own serde fields.
-pub trait TaskKind: Send + Sync {
+/// `metrics`, `head`) are the kind's own serde fields. Its loss is a
+/// [`TaskLoss`], written once for every device: `impl<D: Dev> TaskLoss<D>`.
+pub trait TaskKind: Send + Sync + LossOnEveryDevice {
     /// Outputs of the task's head.
     fn head_size(&self) -> usize;
 
@@ -65,11 +65,9 @@ pub trait TaskKind: Send + Sync {
     /// headline metric unless the task names another.
     fn metrics(&self) -> Vec<&'static str>;
 
-    /// The targets of `rows` as a tensor the loss compares the outputs with.
-    fn target_matrix(&self, dev: &Backend, targets: &Targets, rows: &[usize]) -> Matrix;
-
-    /// The mean loss of a batch, on the tape so it can be differentiated.
-    fn loss(&self, outputs: TapedMatrix, targets: Matrix) -> TapedScalar;
+    /// The targets of `rows` as the loss compares the outputs with them:
+    /// `[rows.len(), head_size()]`, row-major.
+    fn target_values(&self, targets: &Targets, rows: &[usize]) -> Vec<f32>;
 
     /// The predicted class of each row of `outputs` (`[rows, head_size]`),
     /// for kinds with class targets. Default: the argmax (first on ties).
@@ -83,6 +81,28 @@ pub trait TaskKind: Send + Sync {
             TargetType::Values { .. } => Likelihood::Gaussian,
             TargetType::Classes { .. } => Likelihood::Categorical,
         }
+    }
+}
+
+/// A task kind's loss on device `D`.
+pub trait TaskLoss<D: Dev> {
+    /// The mean loss of a batch (`outputs` and `targets` are `[rows, head
+    /// size]`), on the tape so it can be differentiated.
+    fn loss(&self, outputs: TapedMatrix<D>, targets: Matrix<D>) -> TapedScalar<D>;
+}
+
+impl dyn TaskKind + '_ {
+    /// The targets of `rows` as a tensor on `dev`.
+    pub fn target_matrix<D: Dev>(&self, dev: &D, targets: &Targets, rows: &[usize]) -> Matrix<D> {
+        dev.tensor_from_vec(
+            self.target_values(targets, rows),
+            (rows.len(), self.head_size()),
+        )
+    }
+
+    /// The kind's loss on the device the tensors are on.
+    pub fn loss_on<D: Dev>(&self, outputs: TapedMatrix<D>, targets: Matrix<D>) -> TapedScalar<D> {
+        D::task_loss(self, outputs, targets)
     }
 }
 
@@ -105,8 +125,8 @@ pub fn argmax_rows(outputs: &[f32], width: usize) -> Vec<usize> {
         .collect()
 }
 
-/// `[rows, classes]` one-hot rows of class targets.
-pub fn one_hot(dev: &Backend, targets: &Targets, rows: &[usize], classes: usize) -> Matrix {
+/// `[rows, classes]` one-hot rows of class targets, row-major.
+pub fn one_hot(targets: &Targets, rows: &[usize], classes: usize) -> Vec<f32> {
     let Targets::Classes(c) = targets else {
         panic!("one_hot needs class targets")
     };
@@ -114,18 +134,16 @@ pub fn one_hot(dev: &Backend, targets: &Targets, rows: &[usize], classes: usize)
     for (i, &r) in rows.iter().enumerate() {
         v[i * classes + c[r]] = 1.0;
     }
-    dev.tensor_from_vec(v, (rows.len(), classes))
+    v
 }
 
-/// `[rows, width]` of real-valued targets.
-pub fn value_rows(dev: &Backend, targets: &Targets, rows: &[usize]) -> Matrix {
+/// `[rows, width]` of real-valued targets, row-major.
+pub fn value_rows(targets: &Targets, rows: &[usize]) -> Vec<f32> {
     let Targets::Values { values, width } = targets else {
         panic!("value_rows needs real-valued targets")
     };
-    let v = rows
-        .iter()
+    rows.iter()
         .flat_map(|&r| &values[r * width..(r + 1) * width])
         .copied()
-        .collect();
-    dev.tensor_from_vec(v, (rows.len(), *width))
+        .collect()
 }

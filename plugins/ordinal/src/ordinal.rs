@@ -3,7 +3,8 @@
 
 use mtl_plugin::dfdx::prelude::*;
 use mtl_plugin::{
-    Backend, Matrix, OptionError, Options, TapedMatrix, TapedScalar, TargetType, Targets, TaskKind,
+    Dev, Matrix, OptionError, Options, TapedMatrix, TapedScalar, TargetType, Targets, TaskKind,
+    TaskLoss,
 };
 use serde::{Deserialize, Serialize};
 
@@ -56,7 +57,7 @@ impl TaskKind for Ordinal {
 
     /// Row r, column k: 1 if the class of r is above k, else 0
     /// (class 2 of 5 → [1, 1, 0, 0]).
-    fn target_matrix(&self, dev: &Backend, targets: &Targets, rows: &[usize]) -> Matrix {
+    fn target_values(&self, targets: &Targets, rows: &[usize]) -> Vec<f32> {
         let Targets::Classes(classes) = targets else {
             panic!("ordinal tasks have class targets")
         };
@@ -65,12 +66,7 @@ impl TaskKind for Ordinal {
         for (i, &r) in rows.iter().enumerate() {
             v[i * k..i * k + classes[r]].fill(1.0);
         }
-        dev.tensor_from_vec(v, (rows.len(), k))
-    }
-
-    /// The mean over rows and thresholds of the binary cross-entropy.
-    fn loss(&self, outputs: TapedMatrix, targets: Matrix) -> TapedScalar {
-        binary_cross_entropy_with_logits_loss(outputs, targets)
+        v
     }
 
     /// The number of thresholds the row is above (positive logits). With
@@ -84,25 +80,32 @@ impl TaskKind for Ordinal {
     }
 }
 
+impl<D: Dev> TaskLoss<D> for Ordinal {
+    /// The mean over rows and thresholds of the binary cross-entropy.
+    fn loss(&self, outputs: TapedMatrix<D>, targets: Matrix<D>) -> TapedScalar<D> {
+        binary_cross_entropy_with_logits_loss(outputs, targets)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// The loss of `logits` (`[rows, K−1]`, row-major) against `classes`.
     fn loss_of(kind: &Ordinal, logits: Vec<f32>, classes: Vec<usize>) -> f32 {
-        let dev = Backend::default();
+        let dev = Cpu::default();
         let rows: Vec<usize> = (0..classes.len()).collect();
-        let t = kind.target_matrix(&dev, &Targets::Classes(classes), &rows);
+        let t = kind.target_values(&Targets::Classes(classes), &rows);
+        let t = dev.tensor_from_vec(t, (rows.len(), kind.head_size()));
         let out = dev.tensor_from_vec(logits, (rows.len(), kind.head_size()));
         kind.loss(out.leaky_traced(), t).array()
     }
 
     #[test]
     fn targets_are_cumulative() {
-        let dev = Backend::default();
         let kind = Ordinal { classes: 4 };
-        let t = kind.target_matrix(&dev, &Targets::Classes(vec![0, 2, 3]), &[2, 1, 0]);
-        assert_eq!(t.as_vec(), vec![1., 1., 1., 1., 1., 0., 0., 0., 0.]);
+        let t = kind.target_values(&Targets::Classes(vec![0, 2, 3]), &[2, 1, 0]);
+        assert_eq!(t, vec![1., 1., 1., 1., 1., 0., 0., 0., 0.]);
     }
 
     #[test]

@@ -1,0 +1,241 @@
+//! Convolution and max-pooling composed from dfdx's own ops (gather,
+//! matmul, max), so they run on any device and dfdx differentiates them:
+//! the CUDA path of those layers, and the reference the CPU kernels of
+//! `conv2d.rs` and `maxpool2d.rs` are tested against.
+//!
+//! Both gather along the first axis, so the input is laid out one input
+//! position per row and one image (or plane) per column.
+
+use super::{Image, Matrix, Vector};
+use crate::plan::{ConvGeometry, PoolGeometry};
+use dfdx::prelude::*;
+
+/// For each output position and each patch element (`c_in·k·k`, in the
+/// weight's order), the input position it reads, or `c_in·h·w` (a row of
+/// zeros) where it falls in the padding.
+fn patch_index(g: &ConvGeometry) -> Vec<usize> {
+    let in_len = g.c_in * g.h * g.w;
+    let mut idx = Vec::with_capacity(g.h_out * g.w_out * g.patch_len());
+    for oy in 0..g.h_out {
+        for ox in 0..g.w_out {
+            for c in 0..g.c_in {
+                for ky in 0..g.kernel {
+                    for kx in 0..g.kernel {
+                        let iy = (oy * g.stride + ky).checked_sub(g.pad).filter(|&y| y < g.h);
+                        let ix = (ox * g.stride + kx).checked_sub(g.pad).filter(|&x| x < g.w);
+                        idx.push(match (iy, ix) {
+                            (Some(y), Some(x)) => c * g.h * g.w + y * g.w + x,
+                            _ => in_len,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    idx
+}
+
+/// `y = conv(x, weight) + bias`: im2col by gather, then one matmul for the
+/// whole batch. Layouts as in `conv2d.rs`.
+pub fn conv2d<D: Device<f32>, T: Tape<f32, D>>(
+    x: Image<D, T>,
+    weight: &Matrix<D>,
+    bias: &Vector<D>,
+    g: ConvGeometry,
+) -> Image<D, T> {
+    let batch = x.shape().0;
+    let dev = x.device().clone();
+    let (in_len, k_len, hw_out) = (g.c_in * g.h * g.w, g.patch_len(), g.h_out * g.w_out);
+    let flat = x.reshape_like(&(batch, in_len));
+    let zeros: Matrix<D> = dev.zeros_like(&(batch, 1));
+    // [in_len + 1, batch]: the last row is the zeros padded positions read.
+    let positions = (flat, zeros)
+        .concat_along(Axis::<1>)
+        .permute::<_, Axes2<1, 0>>();
+    let idx = dev.tensor_from_vec(patch_index(&g), (hw_out * k_len,));
+    // [hw_out·K, batch] → [batch·hw_out, K]
+    let cols = positions
+        .gather(idx)
+        .reshape_like(&(hw_out, k_len, batch))
+        .permute::<_, Axes3<2, 0, 1>>()
+        .reshape_like(&(batch * hw_out, k_len));
+    // [batch·hw_out, c_out] → [batch, c_out, hw_out]
+    let y = cols
+        .matmul(weight.clone().permute::<_, Axes2<1, 0>>())
+        .reshape_like(&(batch, hw_out, g.c_out))
+        .permute::<_, Axes3<0, 2, 1>>();
+    let shape = (batch, g.c_out, hw_out);
+    let y = y + bias.clone().broadcast_like::<_, Axes2<0, 2>>(&shape);
+    y.reshape_like(&(batch, g.c_out, g.h_out, g.w_out))
+}
+
+/// For each output position and each element of its window, the input
+/// position inside the plane.
+fn window_index(g: &PoolGeometry) -> Vec<usize> {
+    let mut idx = Vec::with_capacity(g.h_out * g.w_out * g.size * g.size);
+    for oy in 0..g.h_out {
+        for ox in 0..g.w_out {
+            for ky in 0..g.size {
+                for kx in 0..g.size {
+                    idx.push((oy * g.stride + ky) * g.w + ox * g.stride + kx);
+                }
+            }
+        }
+    }
+    idx
+}
+
+/// Max-pooling: the windows by gather, then dfdx's max over each window.
+/// (dfdx sends a tied maximum's gradient to every tied element; the CPU
+/// kernel, like PyTorch, to the first.)
+pub fn maxpool2d<D: Device<f32>, T: Tape<f32, D>>(x: Image<D, T>, g: PoolGeometry) -> Image<D, T> {
+    let batch = x.shape().0;
+    let dev = x.device().clone();
+    let (planes, hw_out, window) = (batch * g.c, g.h_out * g.w_out, g.size * g.size);
+    let idx = dev.tensor_from_vec(window_index(&g), (hw_out * window,));
+    x.reshape_like(&(planes, g.h * g.w))
+        .permute::<_, Axes2<1, 0>>()
+        .gather(idx)
+        .reshape_like(&(hw_out, window, planes))
+        .max::<(usize, usize), Axis<1>>()
+        .permute::<_, Axes2<1, 0>>()
+        .reshape_like(&(batch, g.c, g.h_out, g.w_out))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The CPU kernels against these compositions, on random inputs:
+    //! forward values and every gradient.
+    use super::*;
+    use crate::data::SplitMix64;
+    use crate::model::{conv2d, maxpool2d};
+
+    fn pseudo(n: usize, seed: u64) -> Vec<f32> {
+        let mut r = SplitMix64::new(seed);
+        (0..n).map(|_| r.next_f32() * 2.0 - 1.0).collect()
+    }
+
+    fn close(got: &[f32], want: &[f32], what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}");
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                "{what}[{i}]: {g} vs {w}"
+            );
+        }
+    }
+
+    fn conv(
+        c_in: usize,
+        c_out: usize,
+        hw: usize,
+        kernel: usize,
+        stride: usize,
+        pad: usize,
+    ) -> ConvGeometry {
+        let out = (hw + 2 * pad - kernel) / stride + 1;
+        ConvGeometry {
+            c_in,
+            c_out,
+            h: hw,
+            w: hw,
+            kernel,
+            stride,
+            pad,
+            h_out: out,
+            w_out: out,
+        }
+    }
+
+    #[test]
+    fn conv2d_kernel_matches_the_composed_convolution() {
+        let dev = Cpu::default();
+        for (i, g) in [
+            conv(1, 4, 7, 3, 1, 1),
+            conv(3, 5, 8, 3, 2, 1),
+            conv(2, 3, 6, 5, 1, 0),
+            conv(2, 2, 5, 2, 2, 2),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let batch = 3;
+            let seed = 10 * i as u64;
+            let x = dev.tensor_from_vec(
+                pseudo(batch * g.c_in * g.h * g.w, seed),
+                (batch, g.c_in, g.h, g.w),
+            );
+            let w = dev.tensor_from_vec(
+                pseudo(g.c_out * g.patch_len(), seed + 1),
+                (g.c_out, g.patch_len()),
+            );
+            let b = dev.tensor_from_vec(pseudo(g.c_out, seed + 2), (g.c_out,));
+            let r = dev.tensor_from_vec(
+                pseudo(batch * g.c_out * g.h_out * g.w_out, seed + 3),
+                (batch, g.c_out, g.h_out, g.w_out),
+            );
+            let kernel = conv2d::conv2d(x.leaky_trace(), &w, &b, g, true);
+            let composed = conv2d(x.leaky_trace(), &w, &b, g);
+            close(
+                &kernel.as_vec(),
+                &composed.as_vec(),
+                &format!("geometry {i}: y"),
+            );
+            let gk = (kernel * r.clone()).sum().backward();
+            let gc = (composed * r).sum().backward();
+            close(
+                &gk.get(&x).as_vec(),
+                &gc.get(&x).as_vec(),
+                &format!("geometry {i}: dx"),
+            );
+            close(
+                &gk.get(&w).as_vec(),
+                &gc.get(&w).as_vec(),
+                &format!("geometry {i}: dW"),
+            );
+            close(
+                &gk.get(&b).as_vec(),
+                &gc.get(&b).as_vec(),
+                &format!("geometry {i}: db"),
+            );
+        }
+    }
+
+    #[test]
+    fn maxpool2d_kernel_matches_the_composed_pooling() {
+        let dev = Cpu::default();
+        let pools = [(2, 2, 8, 8), (3, 1, 6, 6), (2, 2, 7, 7), (3, 2, 9, 9)];
+        for (i, (size, stride, h, w)) in pools.into_iter().enumerate() {
+            let g = PoolGeometry {
+                c: 3,
+                h,
+                w,
+                size,
+                stride,
+                h_out: (h - size) / stride + 1,
+                w_out: (w - size) / stride + 1,
+            };
+            let batch = 2;
+            // Random values: no ties, where the two rules for a tied maximum would differ.
+            let x = dev.tensor_from_vec(pseudo(batch * g.c * h * w, i as u64), (batch, g.c, h, w));
+            let r = dev.tensor_from_vec(
+                pseudo(batch * g.c * g.h_out * g.w_out, 99 + i as u64),
+                (batch, g.c, g.h_out, g.w_out),
+            );
+            let kernel = maxpool2d::maxpool2d(x.leaky_trace(), g);
+            let composed = maxpool2d(x.leaky_trace(), g);
+            close(
+                &kernel.as_vec(),
+                &composed.as_vec(),
+                &format!("pool {i}: y"),
+            );
+            let gk = (kernel * r.clone()).sum().backward();
+            let gc = (composed * r).sum().backward();
+            close(
+                &gk.get(&x).as_vec(),
+                &gc.get(&x).as_vec(),
+                &format!("pool {i}: dx"),
+            );
+        }
+    }
+}

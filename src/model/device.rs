@@ -1,0 +1,162 @@
+//! The devices models train on (`train.device`): dfdx's CPU, and with the
+//! `cuda` feature its CUDA device. Everything composed from dfdx ops runs on
+//! either; what differs is the convolution and the max-pooling (the CPU's
+//! own kernels, dfdx ops on CUDA: [`super::composed`]), and how a gradient
+//! computed on the host is added to a device's gradient buffer.
+
+use super::conv2d;
+use super::maxpool2d;
+use super::{Image, Matrix, Vector};
+use crate::config::DeviceName;
+use crate::error::Error;
+use crate::plan::{ConvGeometry, PoolGeometry};
+use dfdx::prelude::*;
+use mtl_plugin::Dev;
+
+/// A device the whole training pipeline runs on.
+pub trait Backend: Dev + Sized {
+    /// The `train.device` value that selects it.
+    const NAME: &'static str;
+
+    /// The device, with its random generator (dropout) seeded from `seed`;
+    /// `Err` says why there is none to use.
+    fn create(seed: u64) -> Result<Self, String>;
+
+    /// Adds `v` (row-major) to the gradient `grads` holds for `t`.
+    fn add_to_grad<S: Shape>(
+        grads: &mut Gradients<f32, Self>,
+        t: &Tensor<S, f32, Self>,
+        v: &[f32],
+    ) -> Result<(), Self::Err>;
+
+    /// `conv(x, weight) + bias` (see [`conv2d::conv2d`]).
+    fn conv2d<T: Tape<f32, Self>>(
+        x: Image<Self, T>,
+        weight: &Matrix<Self>,
+        bias: &Vector<Self>,
+        g: ConvGeometry,
+        input_grad: bool,
+    ) -> Image<Self, T>;
+
+    /// Max-pooling (see [`maxpool2d::maxpool2d`]).
+    fn maxpool2d<T: Tape<f32, Self>>(x: Image<Self, T>, g: PoolGeometry) -> Image<Self, T>;
+}
+
+impl Backend for Cpu {
+    const NAME: &'static str = "cpu";
+
+    fn create(seed: u64) -> Result<Self, String> {
+        Ok(Cpu::seed_from_u64(seed))
+    }
+
+    fn add_to_grad<S: Shape>(
+        grads: &mut Gradients<f32, Cpu>,
+        t: &Tensor<S, f32, Cpu>,
+        v: &[f32],
+    ) -> Result<(), CpuError> {
+        let g = grads.get_or_alloc_mut(t)?;
+        g.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+        Ok(())
+    }
+
+    fn conv2d<T: Tape<f32, Cpu>>(
+        x: Image<Cpu, T>,
+        weight: &Matrix<Cpu>,
+        bias: &Vector<Cpu>,
+        g: ConvGeometry,
+        input_grad: bool,
+    ) -> Image<Cpu, T> {
+        conv2d::conv2d(x, weight, bias, g, input_grad)
+    }
+
+    fn maxpool2d<T: Tape<f32, Cpu>>(x: Image<Cpu, T>, g: PoolGeometry) -> Image<Cpu, T> {
+        maxpool2d::maxpool2d(x, g)
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl Backend for Cuda {
+    const NAME: &'static str = "cuda";
+
+    /// GPU 0. cudarc panics inside device creation when the driver cannot
+    /// be loaded or has no device, so the creation is guarded and its panic
+    /// message kept quiet and reported as the reason.
+    fn create(seed: u64) -> Result<Self, String> {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let made = std::panic::catch_unwind(|| Cuda::try_build(0, seed));
+        std::panic::set_hook(hook);
+        match made {
+            Ok(Ok(dev)) => Ok(dev),
+            Ok(Err(e)) => Err(format!("{e:?}")),
+            Err(panic) => Err(panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "device creation failed".into())),
+        }
+        .map_err(|why| {
+            let why = why.trim_start_matches("called `Result::unwrap()` on an `Err` value: ");
+            format!("no usable CUDA GPU ({why}); `--device cpu` trains on the CPU")
+        })
+    }
+
+    /// Through the host: one copy down, the sum, one copy up. Only the
+    /// GradNorm step adds host gradients, once per step and layer.
+    fn add_to_grad<S: Shape>(
+        grads: &mut Gradients<f32, Cuda>,
+        t: &Tensor<S, f32, Cuda>,
+        v: &[f32],
+    ) -> Result<(), CudaError> {
+        let g: &mut cudarc::driver::CudaSlice<f32> = grads.get_or_alloc_mut(t)?;
+        let dev = g.device();
+        let mut host = dev.dtoh_sync_copy(g)?;
+        host.iter_mut().zip(v).for_each(|(a, b)| *a += b);
+        dev.htod_sync_copy_into(&host, g)?;
+        Ok(())
+    }
+
+    fn conv2d<T: Tape<f32, Cuda>>(
+        x: Image<Cuda, T>,
+        weight: &Matrix<Cuda>,
+        bias: &Vector<Cuda>,
+        g: ConvGeometry,
+        _input_grad: bool,
+    ) -> Image<Cuda, T> {
+        super::composed::conv2d(x, weight, bias, g)
+    }
+
+    fn maxpool2d<T: Tape<f32, Cuda>>(x: Image<Cuda, T>, g: PoolGeometry) -> Image<Cuda, T> {
+        super::composed::maxpool2d(x, g)
+    }
+}
+
+/// Runs `$body` with the type `$B` set to the [`Backend`] that `$device` (a
+/// [`crate::config::DeviceName`]) names.
+macro_rules! on_device {
+    ($device:expr, $B:ident => $body:expr) => {
+        match $device {
+            $crate::config::DeviceName::Cpu => {
+                type $B = ::dfdx::tensor::Cpu;
+                $body
+            }
+            #[cfg(feature = "cuda")]
+            $crate::config::DeviceName::Cuda => {
+                type $B = ::dfdx::tensor::Cuda;
+                $body
+            }
+            #[cfg(not(feature = "cuda"))]
+            $crate::config::DeviceName::Cuda => {
+                unreachable!(
+                    "config validation refuses train.device = \"cuda\" in a build without CUDA"
+                )
+            }
+        }
+    };
+}
+pub(crate) use on_device;
+
+/// Whether `device` can be used here: `Err` says why not.
+pub fn check(device: DeviceName) -> Result<(), Error> {
+    on_device!(device, B => B::create(0).map(drop).map_err(|m| Error::device(B::NAME, m)))
+}
