@@ -3,18 +3,20 @@
 //! the CUDA path of those layers, and the reference the CPU kernels of
 //! `conv2d.rs` and `maxpool2d.rs` are tested against.
 //!
-//! Both gather along the first axis, so the input is laid out one input
-//! position per row and one image (or plane) per column.
+//! Each gathers along the last axis, with one index row shared by every
+//! image (a broadcast, nothing copied), and every reshape is of a
+//! contiguous tensor. On CUDA that keeps to kernels compiled into the
+//! binary: dfdx compiles the kernels of concatenation and of copying
+//! reshapes at run time, with include paths of the build machine.
 
 use super::{Image, Matrix, Vector};
 use crate::plan::{ConvGeometry, PoolGeometry};
 use dfdx::prelude::*;
 
 /// For each output position and each patch element (`c_in·k·k`, in the
-/// weight's order), the input position it reads, or `c_in·h·w` (a row of
-/// zeros) where it falls in the padding.
-fn patch_index(g: &ConvGeometry) -> Vec<usize> {
-    let in_len = g.c_in * g.h * g.w;
+/// weight's order), the input position it reads; `None` where it falls in
+/// the padding.
+fn patch_index(g: &ConvGeometry) -> Vec<Option<usize>> {
     let mut idx = Vec::with_capacity(g.h_out * g.w_out * g.patch_len());
     for oy in 0..g.h_out {
         for ox in 0..g.w_out {
@@ -23,10 +25,7 @@ fn patch_index(g: &ConvGeometry) -> Vec<usize> {
                     for kx in 0..g.kernel {
                         let iy = (oy * g.stride + ky).checked_sub(g.pad).filter(|&y| y < g.h);
                         let ix = (ox * g.stride + kx).checked_sub(g.pad).filter(|&x| x < g.w);
-                        idx.push(match (iy, ix) {
-                            (Some(y), Some(x)) => c * g.h * g.w + y * g.w + x,
-                            _ => in_len,
-                        });
+                        idx.push(iy.zip(ix).map(|(y, x)| c * g.h * g.w + y * g.w + x));
                     }
                 }
             }
@@ -35,8 +34,9 @@ fn patch_index(g: &ConvGeometry) -> Vec<usize> {
     idx
 }
 
-/// `y = conv(x, weight) + bias`: im2col by gather, then one matmul for the
-/// whole batch. Layouts as in `conv2d.rs`.
+/// `y = conv(x, weight) + bias`: im2col by gather (padding by a 0/1 mask),
+/// then one matmul per image against the shared weight. Layouts as in
+/// `conv2d.rs`.
 pub fn conv2d<D: Device<f32>, T: Tape<f32, D>>(
     x: Image<D, T>,
     weight: &Matrix<D>,
@@ -46,26 +46,32 @@ pub fn conv2d<D: Device<f32>, T: Tape<f32, D>>(
     let batch = x.shape().0;
     let dev = x.device().clone();
     let (in_len, k_len, hw_out) = (g.c_in * g.h * g.w, g.patch_len(), g.h_out * g.w_out);
-    let flat = x.reshape_like(&(batch, in_len));
-    let zeros: Matrix<D> = dev.zeros_like(&(batch, 1));
-    // [in_len + 1, batch]: the last row is the zeros padded positions read.
-    let positions = (flat, zeros)
-        .concat_along(Axis::<1>)
-        .permute::<_, Axes2<1, 0>>();
-    let idx = dev.tensor_from_vec(patch_index(&g), (hw_out * k_len,));
-    // [hw_out·K, batch] → [batch·hw_out, K]
-    let cols = positions
-        .gather(idx)
-        .reshape_like(&(hw_out, k_len, batch))
-        .permute::<_, Axes3<2, 0, 1>>()
-        .reshape_like(&(batch * hw_out, k_len));
-    // [batch·hw_out, c_out] → [batch, c_out, hw_out]
+    let index = patch_index(&g);
+    let unfolded = (batch, hw_out * k_len);
+    let idx = dev
+        .tensor_from_vec(
+            index.iter().map(|i| i.unwrap_or(0)).collect(),
+            (hw_out * k_len,),
+        )
+        .broadcast_like::<_, Axis<0>>(&unfolded);
+    // [batch, hw_out·K]: each image's patches, one output position after another.
+    let mut cols: Matrix<D, T> = x.reshape_like(&(batch, in_len)).gather(idx);
+    if index.contains(&None) {
+        let mask = index
+            .iter()
+            .map(|i| f32::from(u8::from(i.is_some())))
+            .collect();
+        let mask = dev.tensor_from_vec(mask, (hw_out * k_len,));
+        cols = cols * mask.broadcast_like::<_, Axis<0>>(&unfolded);
+    }
+    // [batch, hw_out, K] · Wᵀ[K, c_out] = [batch, hw_out, c_out]
     let y = cols
-        .matmul(weight.clone().permute::<_, Axes2<1, 0>>())
-        .reshape_like(&(batch, hw_out, g.c_out))
-        .permute::<_, Axes3<0, 2, 1>>();
+        .reshape_like(&(batch, hw_out, k_len))
+        .matmul(weight.clone().permute::<_, Axes2<1, 0>>());
     let shape = (batch, g.c_out, hw_out);
-    let y = y + bias.clone().broadcast_like::<_, Axes2<0, 2>>(&shape);
+    // The sum is contiguous [batch, c_out, hw_out], so the last reshape copies nothing.
+    let y =
+        y.permute::<_, Axes3<0, 2, 1>>() + bias.clone().broadcast_like::<_, Axes2<0, 2>>(&shape);
     y.reshape_like(&(batch, g.c_out, g.h_out, g.w_out))
 }
 
@@ -92,13 +98,13 @@ pub fn maxpool2d<D: Device<f32>, T: Tape<f32, D>>(x: Image<D, T>, g: PoolGeometr
     let batch = x.shape().0;
     let dev = x.device().clone();
     let (planes, hw_out, window) = (batch * g.c, g.h_out * g.w_out, g.size * g.size);
-    let idx = dev.tensor_from_vec(window_index(&g), (hw_out * window,));
-    x.reshape_like(&(planes, g.h * g.w))
-        .permute::<_, Axes2<1, 0>>()
-        .gather(idx)
-        .reshape_like(&(hw_out, window, planes))
-        .max::<(usize, usize), Axis<1>>()
-        .permute::<_, Axes2<1, 0>>()
+    let idx = dev
+        .tensor_from_vec(window_index(&g), (hw_out * window,))
+        .broadcast_like::<_, Axis<0>>(&(planes, hw_out * window));
+    let windows: Matrix<D, T> = x.reshape_like(&(planes, g.h * g.w)).gather(idx);
+    windows
+        .reshape_like(&(planes, hw_out, window))
+        .max::<(usize, usize), Axis<2>>()
         .reshape_like(&(batch, g.c, g.h_out, g.w_out))
 }
 
