@@ -6,8 +6,9 @@
 #   scripts/build-cuda.sh            # toolkit into target/cuda-toolkit (once), then cargo build
 #
 # Environment:
-#   MTL_CUDA_HOME   where the toolkit goes (default: target/cuda-toolkit)
-#   MTL_CUDA_ARCH   the GPU's compute capability the kernels are compiled for (default 9.0: H100/H200)
+#   BUILD_CUDA_HOME   where the toolkit goes (default: target/cuda-toolkit)
+#   BUILD_CUDA_ARCH   the GPU's compute capability the kernels are compiled for (default 9.0: H100/H200)
+# (Not MTL_*: mtl-run reads those as config overrides.)
 #
 # What it does, and why each step is needed:
 #  1. CUDA 13.0 from PyPI wheels, in one `pip install --no-deps --target`
@@ -24,8 +25,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-home="${MTL_CUDA_HOME:-$root/target/cuda-toolkit}"
-arch="${MTL_CUDA_ARCH:-9.0}"
+home="${BUILD_CUDA_HOME:-$root/target/cuda-toolkit}"
+arch="${BUILD_CUDA_ARCH:-9.0}"
 cuda="$home/nvidia/cu13"
 wheels=(
     nvidia-cuda-nvcc==13.0.88 nvidia-nvvm==13.0.88 nvidia-cuda-crt==13.0.88
@@ -34,7 +35,7 @@ wheels=(
 )
 
 if [[ ! "$arch" =~ ^[0-9]+\.[0-9]$ ]]; then
-    echo "error: MTL_CUDA_ARCH=$arch: expected a compute capability such as 9.0 (H100/H200) or 8.0 (A100)" >&2
+    echo "error: BUILD_CUDA_ARCH=$arch: expected a compute capability such as 9.0 (H100/H200) or 8.0 (A100)" >&2
     exit 1
 fi
 for tool in python3 gcc cargo; do
