@@ -42,12 +42,21 @@ for tool in python3 gcc cargo; do
     command -v "$tool" >/dev/null || { echo "error: $tool is not on PATH; build-cuda.sh needs it" >&2; exit 1; }
 done
 
-# 1. The toolkit (about 1.1 GB unpacked), once.
-if [[ ! -f "$home/.complete" ]]; then
+# 1. The toolkit (about 1.1 GB unpacked), once: `.complete` lists the
+#    wheels it holds, `.partial` marks an install that did not finish.
+if [[ "$(cat "$home/.complete" 2>/dev/null)" != "${wheels[*]}" ]]; then
+    if [[ -d "$home" && -n "$(ls -A "$home")" && ! -f "$home/.complete" && ! -f "$home/.partial" ]]; then
+        echo "error: BUILD_CUDA_HOME=$home is a folder this script did not make; give an empty or new one" >&2
+        exit 1
+    fi
     echo "installing CUDA 13.0 from PyPI wheels into $home (once; about 600 MB to download)"
     rm -rf "$home"
-    python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$home" "${wheels[@]}"
-    touch "$home/.complete"
+    mkdir -p "$home"
+    touch "$home/.partial"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+        --no-deps --target "$home" "${wheels[@]}"
+    echo "${wheels[*]}" > "$home/.complete"
+    rm "$home/.partial"
 fi
 
 # 2. Unversioned links for the linker.

@@ -863,10 +863,16 @@ fn cuda_in_a_build_without_it_says_how_to_build_one() {
 }
 
 #[test]
-fn unknown_device_lists_the_devices() {
-    let err = fails_with(
-        &replaced("epochs = 10", "epochs = 10\ndevice = \"gpu\""),
-        &[],
-    );
-    assert_has(&err, &["`train.device`", "`gpu`", "`cpu`, `cuda`"]);
+fn an_unknown_device_is_told_the_devices() {
+    for (value, found) in [("\"gpu\"", "\"gpu\""), ("1", "`1`")] {
+        let err = fails_with(
+            &replaced("epochs = 10", &format!("epochs = 10\ndevice = {value}")),
+            &[],
+        );
+        assert_has(
+            &err,
+            &["key `train.device`", found, "expected \"cpu\" or \"cuda\""],
+        );
+        assert!(!err.contains("did you mean"), "{err}");
+    }
 }

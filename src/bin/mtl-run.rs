@@ -50,7 +50,7 @@ struct Cli {
 
     /// Train on DEVICE: `cpu`, or `cuda` (GPU 0, in a build with CUDA:
     /// scripts/build-cuda.sh, docs/gpu.md). The same as `--set train.device="DEVICE"`.
-    #[arg(long, value_name = "DEVICE", value_parser = ["cpu", "cuda"])]
+    #[arg(long, value_name = "DEVICE", value_parser = device_name)]
     device: Option<String>,
 
     /// Train again and replace finished runs (by default they are skipped).
@@ -140,6 +140,14 @@ struct SlurmArgs {
     /// One more #SBATCH option, e.g. --sbatch=--account=lab. Repeatable.
     #[arg(long = "sbatch", value_name = "OPTION", allow_hyphen_values = true)]
     sbatch: Vec<String>,
+}
+
+/// `--device`: a name `train.device` takes.
+fn device_name(name: &str) -> Result<String, String> {
+    match mtl::config::DeviceName::parse(name) {
+        Some(_) => Ok(name.to_string()),
+        None => Err(format!("expected {}", mtl::config::DeviceName::EXPECTED)),
+    }
 }
 
 /// `mtl-run slurm`: writes, submits or reports on an experiment's job array.

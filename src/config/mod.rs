@@ -311,7 +311,7 @@ pub struct TrainConfig {
 }
 
 /// The device models train on (`train.device`, `--device`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceName {
     #[default]
@@ -320,7 +320,37 @@ pub enum DeviceName {
     Cuda,
 }
 
+/// By hand, so that a wrong value is told what the devices are (and `gpu`
+/// is not offered `cpu` as the closest name).
+impl<'de> Deserialize<'de> for DeviceName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = DeviceName;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(DeviceName::EXPECTED)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<DeviceName, E> {
+                DeviceName::parse(v)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
+        }
+        d.deserialize_str(Name)
+    }
+}
+
 impl DeviceName {
+    /// What a device name may be, for messages.
+    pub const EXPECTED: &'static str = "\"cpu\" or \"cuda\" (an NVIDIA GPU, in a build with CUDA)";
+
+    pub fn parse(name: &str) -> Option<DeviceName> {
+        match name {
+            "cpu" => Some(DeviceName::Cpu),
+            "cuda" => Some(DeviceName::Cuda),
+            _ => None,
+        }
+    }
+
     pub fn is_cpu(&self) -> bool {
         *self == DeviceName::Cpu
     }

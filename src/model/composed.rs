@@ -64,10 +64,11 @@ pub fn conv2d<D: Device<f32>, T: Tape<f32, D>>(
         let mask = dev.tensor_from_vec(mask, (hw_out * k_len,));
         cols = cols * mask.broadcast_like::<_, Axis<0>>(&unfolded);
     }
-    // [batch, hw_out, K] · Wᵀ[K, c_out] = [batch, hw_out, c_out]
+    // [batch·hw_out, K] · Wᵀ[K, c_out] = [batch·hw_out, c_out]: one product each way.
     let y = cols
-        .reshape_like(&(batch, hw_out, k_len))
-        .matmul(weight.clone().permute::<_, Axes2<1, 0>>());
+        .reshape_like(&(batch * hw_out, k_len))
+        .matmul(weight.clone().permute::<_, Axes2<1, 0>>())
+        .reshape_like(&(batch, hw_out, g.c_out));
     let shape = (batch, g.c_out, hw_out);
     // The sum is contiguous [batch, c_out, hw_out], so the last reshape copies nothing.
     let y =
@@ -91,9 +92,11 @@ fn window_index(g: &PoolGeometry) -> Vec<usize> {
     idx
 }
 
-/// Max-pooling: the windows by gather, then dfdx's max over each window.
-/// (dfdx sends a tied maximum's gradient to every tied element; the CPU
-/// kernel, like PyTorch, to the first.)
+/// Max-pooling: the windows by gather, then each window's first maximum.
+/// The gradient goes to that element alone, as in the CPU kernel and
+/// PyTorch (dfdx's own `max` would send it to every tied element, and
+/// after a ReLU ties are everywhere: a zero background makes whole windows
+/// equal).
 pub fn maxpool2d<D: Device<f32>, T: Tape<f32, D>>(x: Image<D, T>, g: PoolGeometry) -> Image<D, T> {
     let batch = x.shape().0;
     let dev = x.device().clone();
@@ -102,10 +105,38 @@ pub fn maxpool2d<D: Device<f32>, T: Tape<f32, D>>(x: Image<D, T>, g: PoolGeometr
         .tensor_from_vec(window_index(&g), (hw_out * window,))
         .broadcast_like::<_, Axis<0>>(&(planes, hw_out * window));
     let windows: Matrix<D, T> = x.reshape_like(&(planes, g.h * g.w)).gather(idx);
-    windows
+    let (windows, tape) = windows.split_tape();
+    let first = first_maximum(&windows, window);
+    (windows.put_tape(tape) * first)
         .reshape_like(&(planes, hw_out, window))
-        .max::<(usize, usize), Axis<2>>()
+        .sum::<(usize, usize), Axis<2>>()
         .reshape_like(&(batch, g.c, g.h_out, g.w_out))
+}
+
+/// For `rows` of `window` values each (`[rows, window·k]` read as windows
+/// of `window`): 1 at the first maximum of each window, 0 elsewhere.
+fn first_maximum<D: Device<f32>>(rows: &Matrix<D>, window: usize) -> Matrix<D> {
+    let (r, c) = *rows.shape();
+    let shape = (r * c / window, window);
+    let dev = rows.device().clone();
+    let w = rows.clone().reshape_like(&shape);
+    let max = w
+        .clone()
+        .max::<(usize,), Axis<1>>()
+        .broadcast_like::<_, Axis<1>>(&shape);
+    let (one, zero): (Tensor<(), f32, D>, Tensor<(), f32, D>) = (dev.ones(), dev.zeros());
+    let ties = w.eq(&max).choose(
+        one.broadcast_like::<_, Axes2<0, 1>>(&shape),
+        zero.broadcast_like::<_, Axes2<0, 1>>(&shape),
+    );
+    // Ties before each position: ties · U with U[j, i] = 1 for j < i.
+    let upper = (0..window * window)
+        .map(|k| f32::from(u8::from(k / window < k % window)))
+        .collect();
+    let earlier = ties
+        .clone()
+        .matmul(dev.tensor_from_vec(upper, (window, window)));
+    (ties * (earlier.negate() + 1.0).relu()).reshape_like(&(r, c))
 }
 
 #[cfg(test)]
@@ -222,26 +253,36 @@ mod tests {
                 w_out: (w - size) / stride + 1,
             };
             let batch = 2;
-            // Random values: no ties, where the two rules for a tied maximum would differ.
-            let x = dev.tensor_from_vec(pseudo(batch * g.c * h * w, i as u64), (batch, g.c, h, w));
-            let r = dev.tensor_from_vec(
-                pseudo(batch * g.c * g.h_out * g.w_out, 99 + i as u64),
-                (batch, g.c, g.h_out, g.w_out),
-            );
-            let kernel = maxpool2d::maxpool2d(x.leaky_trace(), g);
-            let composed = maxpool2d(x.leaky_trace(), g);
-            close(
-                &kernel.as_vec(),
-                &composed.as_vec(),
-                &format!("pool {i}: y"),
-            );
-            let gk = (kernel * r.clone()).sum().backward();
-            let gc = (composed * r).sum().backward();
-            close(
-                &gk.get(&x).as_vec(),
-                &gc.get(&x).as_vec(),
-                &format!("pool {i}: dx"),
-            );
+            let n = batch * g.c * h * w;
+            // Random values; then values of three levels (ties in most
+            // windows), as after a ReLU; then one constant (every window tied).
+            let random = pseudo(n, i as u64);
+            let levels = random.iter().map(|v| (v * 1.5).round().max(0.0)).collect();
+            for (values, what) in [
+                (random, "random"),
+                (levels, "levels"),
+                (vec![0.25; n], "constant"),
+            ] {
+                let x = dev.tensor_from_vec(values, (batch, g.c, h, w));
+                let r = dev.tensor_from_vec(
+                    pseudo(batch * g.c * g.h_out * g.w_out, 99 + i as u64),
+                    (batch, g.c, g.h_out, g.w_out),
+                );
+                let kernel = maxpool2d::maxpool2d(x.leaky_trace(), g);
+                let composed = maxpool2d(x.leaky_trace(), g);
+                close(
+                    &kernel.as_vec(),
+                    &composed.as_vec(),
+                    &format!("pool {i}, {what}: y"),
+                );
+                let gk = (kernel * r.clone()).sum().backward();
+                let gc = (composed * r.clone()).sum().backward();
+                close(
+                    &gk.get(&x).as_vec(),
+                    &gc.get(&x).as_vec(),
+                    &format!("pool {i}, {what}: dx"),
+                );
+            }
         }
     }
 }

@@ -55,6 +55,7 @@ impl Backend for Cpu {
         v: &[f32],
     ) -> Result<(), CpuError> {
         let g = grads.get_or_alloc_mut(t)?;
+        assert_eq!(g.len(), v.len(), "a host gradient of the tensor's size");
         g.iter_mut().zip(v).for_each(|(a, b)| *a += b);
         Ok(())
     }
@@ -78,25 +79,31 @@ impl Backend for Cpu {
 impl Backend for Cuda {
     const NAME: &'static str = "cuda";
 
-    /// GPU 0. cudarc panics inside device creation when the driver cannot
-    /// be loaded or has no device, so the creation is guarded and its panic
-    /// message kept quiet and reported as the reason.
+    /// GPU 0, checked before use: cudarc's `CudaDevice::new` unwraps the
+    /// driver's initialisation and its device lookup, so those two are asked
+    /// first (a clear error, not a panic); then one tiny kernel runs, since
+    /// dfdx loads its kernels only on first use and a binary built for
+    /// another GPU architecture, or a driver too old for it, fails there.
     fn create(seed: u64) -> Result<Self, String> {
-        let hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let made = std::panic::catch_unwind(|| Cuda::try_build(0, seed));
-        std::panic::set_hook(hook);
-        match made {
-            Ok(Ok(dev)) => Ok(dev),
-            Ok(Err(e)) => Err(format!("{e:?}")),
-            Err(panic) => Err(panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "device creation failed".into())),
-        }
-        .map_err(|why| {
-            let why = why.trim_start_matches("called `Result::unwrap()` on an `Err` value: ");
+        use cudarc::driver::result;
+        let made = || -> Result<Cuda, CudaError> {
+            result::init()?;
+            result::device::get(0)?;
+            let dev = Cuda::try_build(0, seed)?;
+            let probe = dev.try_tensor_from_vec(vec![-1.0f32, 2.0], (2,))?;
+            let sum = probe.try_relu()?.try_sum()?.as_vec();
+            if sum != [2.0] {
+                return Err(CudaError::Cpu(CpuError::WrongNumElements));
+            }
+            Ok(dev)
+        };
+        made().map_err(|e| {
+            let why = match e {
+                CudaError::Cpu(CpuError::WrongNumElements) => {
+                    "a test kernel computed a wrong value".to_string()
+                }
+                e => format!("{e:?}"),
+            };
             format!("no usable CUDA GPU ({why}); `--device cpu` trains on the CPU")
         })
     }
@@ -108,7 +115,9 @@ impl Backend for Cuda {
         t: &Tensor<S, f32, Cuda>,
         v: &[f32],
     ) -> Result<(), CudaError> {
+        use cudarc::driver::DeviceSlice;
         let g: &mut cudarc::driver::CudaSlice<f32> = grads.get_or_alloc_mut(t)?;
+        assert_eq!(g.len(), v.len(), "a host gradient of the tensor's size");
         let dev = g.device();
         let mut host = dev.dtoh_sync_copy(g)?;
         host.iter_mut().zip(v).for_each(|(a, b)| *a += b);

@@ -112,7 +112,7 @@ pub fn write(s: &Summary) -> Result<()> {
     let seeds: Vec<u64> = s.points.first().map_or(Vec::new(), |p| p.seeds.clone());
     let _ = writeln!(
         md,
-        "{} point(s) × {} seed(s) ({}). Numbers are on the test split, each model at the epoch selected on validation loss; `mean ± std` over seeds (sample standard deviation). `delta_pct` is positive when the multi-task model is better than its single-task baseline of the same seed and split; `better` counts those seeds. Δm averages `delta_pct` over each task's metrics, then over tasks; Δm (per metric) averages over all task–metric pairs (see `docs/results.md`).\n",
+        "{} point(s) × {} seed(s) ({}). Numbers are on the test split, each model at the epoch `train.select` names (by default the one with the lowest validation loss); `mean ± std` over seeds (sample standard deviation). `delta_pct` is positive when the multi-task model is better than its single-task baseline of the same seed and split; `better` counts those seeds. Δm averages `delta_pct` over each task's metrics, then over tasks; Δm (per metric) averages over all task–metric pairs (see `docs/results.md`).\n",
         s.points.len(),
         seeds.len(),
         seeds.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")

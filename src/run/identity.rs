@@ -136,6 +136,25 @@ mod tests {
         }
     }
 
+    /// CPU configs keep the ids they had before `train.device` existed: the
+    /// key is left out of the written config when it is `cpu`, and the
+    /// literal pins the id (the shipped experiments' ids were checked equal
+    /// to those of the build before the key). CUDA runs get ids of their
+    /// own, baselines too.
+    #[test]
+    fn only_cuda_changes_the_id() {
+        let base = config();
+        assert!(!toml::to_string(&base).unwrap().contains("device"));
+        assert_eq!(point_id(&base), "69956647007d");
+        let mut cuda = base.clone();
+        cuda.train.device = crate::config::DeviceName::Cuda;
+        assert!(toml::to_string(&cuda)
+            .unwrap()
+            .contains("device = \"cuda\""));
+        assert_ne!(point_id(&cuda), point_id(&base));
+        assert_ne!(baseline_id(&cuda, "a"), baseline_id(&base, "a"));
+    }
+
     #[test]
     fn baselines_ignore_the_strategy_and_the_loss_weights_but_not_the_budget() {
         let base = config();

@@ -198,7 +198,25 @@ fn train_job(
         .iter()
         .find(|m| m.id == model)
         .expect("the plan lists the multi-task model and every baseline");
-    let run = train::train_model(model_plan, &config, &plan.shapes, &data, progress);
+    let train = || train::train_model(model_plan, &config, &plan.shapes, &data, progress);
+    let run = if config.train.device.is_cpu() {
+        train()
+    } else {
+        // dfdx's ops unwrap device errors (out of memory, a lost GPU): such a
+        // run is left unfinished, to be trained again, and the others go on.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(train)).map_err(|panic| {
+            holder::release(&job.dir);
+            let why = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Error::device(
+                config.train.device.as_str(),
+                format!("training failed on the device ({why}); the run is left unfinished and a rerun trains it again"),
+            )
+        })?
+    };
     let runs = [run];
     results::write_history(&job.dir.join("history.csv"), &runs)?;
     if matches!(job.kind, JobKind::Multi { .. }) {

@@ -131,6 +131,7 @@ pub fn write(dir: &Path, m: &Manifest) -> Result<()> {
     write_csv(&dir.join("data.csv"), &["path", "bytes", "sha256"], &rows)?;
 
     let mut devices: Vec<&str> = m.resolved.iter().map(|c| c.train.device.as_str()).collect();
+    devices.sort();
     devices.dedup();
     let env = environment(&devices.join(" "), m.threads, m.jobs);
     let rows: Vec<Vec<String>> = env

@@ -303,9 +303,10 @@ pub fn run_file(path: &Path, options: &RunOptions) -> Result<RunOutcome> {
     if !pending.is_empty() {
         // Before anything is written: a device that cannot be used fails every run.
         let mut devices: Vec<_> = resolved.iter().map(|c| c.train.device).collect();
+        devices.sort();
         devices.dedup();
         for device in devices {
-            crate::model::device::check(device)?;
+            crate::model::device::check(device).map_err(|e| Error::config(&file, e.to_string()))?;
         }
     }
     let threads = resolved[0].train.threads;
@@ -355,8 +356,16 @@ pub fn run_file(path: &Path, options: &RunOptions) -> Result<RunOutcome> {
     }
 
     let summary = crate::report::rebuild(&exp_dir)?;
+    let select = resolved[0].train.select;
+    let epoch = match select {
+        _ if resolved.iter().any(|c| c.train.select != select) => {
+            "at the epoch its train.select names"
+        }
+        crate::config::Selection::ValLoss => "at its epoch selected on validation data",
+        crate::config::Selection::Last => "at its last epoch",
+    };
     println!(
-        "\nexperiment `{}`: test split, each model at its epoch selected on validation data ({:.0} s)",
+        "\nexperiment `{}`: test split, each model {epoch} ({:.0} s)",
         resolved[0].experiment.name,
         started.elapsed().as_secs_f64()
     );
