@@ -35,13 +35,15 @@ fn patch_index(g: &ConvGeometry) -> Vec<Option<usize>> {
 }
 
 /// `y = conv(x, weight) + bias`: im2col by gather (padding by a 0/1 mask),
-/// then one matmul per image against the shared weight. Layouts as in
-/// `conv2d.rs`.
+/// then one product with the weight. Layouts as in `conv2d.rs`;
+/// `input_grad = false` leaves the gather out of the tape (the first layer,
+/// whose input is data).
 pub fn conv2d<D: Device<f32>, T: Tape<f32, D>>(
     x: Image<D, T>,
     weight: &Matrix<D>,
     bias: &Vector<D>,
     g: ConvGeometry,
+    input_grad: bool,
 ) -> Image<D, T> {
     let batch = x.shape().0;
     let dev = x.device().clone();
@@ -55,7 +57,13 @@ pub fn conv2d<D: Device<f32>, T: Tape<f32, D>>(
         )
         .broadcast_like::<_, Axis<0>>(&unfolded);
     // [batch, hw_out·K]: each image's patches, one output position after another.
-    let mut cols: Matrix<D, T> = x.reshape_like(&(batch, in_len)).gather(idx);
+    let x = x.reshape_like(&(batch, in_len));
+    let mut cols: Matrix<D, T> = if input_grad {
+        x.gather(idx)
+    } else {
+        let (x, tape) = x.split_tape();
+        x.gather(idx).put_tape(tape)
+    };
     if index.contains(&None) {
         let mask = index
             .iter()
@@ -212,14 +220,14 @@ mod tests {
                 (batch, g.c_out, g.h_out, g.w_out),
             );
             let kernel = conv2d::conv2d(x.leaky_trace(), &w, &b, g, true);
-            let composed = conv2d(x.leaky_trace(), &w, &b, g);
+            let composed = conv2d(x.leaky_trace(), &w, &b, g, true);
             close(
                 &kernel.as_vec(),
                 &composed.as_vec(),
                 &format!("geometry {i}: y"),
             );
             let gk = (kernel * r.clone()).sum().backward();
-            let gc = (composed * r).sum().backward();
+            let gc = (composed * r.clone()).sum().backward();
             close(
                 &gk.get(&x).as_vec(),
                 &gc.get(&x).as_vec(),
@@ -235,6 +243,11 @@ mod tests {
                 &gc.get(&b).as_vec(),
                 &format!("geometry {i}: db"),
             );
+            // Without the input gradient: the same parameter gradients.
+            let first = conv2d(x.leaky_trace(), &w, &b, g, false);
+            let gf = (first * r).sum().backward();
+            assert_eq!(gf.get(&w).as_vec(), gc.get(&w).as_vec(), "geometry {i}: dW");
+            assert_eq!(gf.get(&b).as_vec(), gc.get(&b).as_vec(), "geometry {i}: db");
         }
     }
 

@@ -130,9 +130,9 @@ impl Backend for Cuda {
         weight: &Matrix<Cuda>,
         bias: &Vector<Cuda>,
         g: ConvGeometry,
-        _input_grad: bool,
+        input_grad: bool,
     ) -> Image<Cuda, T> {
-        super::composed::conv2d(x, weight, bias, g)
+        super::composed::conv2d(x, weight, bias, g, input_grad)
     }
 
     fn maxpool2d<T: Tape<f32, Cuda>>(x: Image<Cuda, T>, g: PoolGeometry) -> Image<Cuda, T> {
