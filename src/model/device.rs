@@ -16,7 +16,7 @@ use mtl_plugin::Dev;
 /// A device the whole training pipeline runs on.
 pub trait Backend: Dev + Sized {
     /// The `train.device` value that selects it.
-    const NAME: &'static str;
+    const DEVICE: DeviceName;
 
     /// The device, with its random generator (dropout) seeded from `seed`;
     /// `Err` says why there is none to use.
@@ -43,7 +43,7 @@ pub trait Backend: Dev + Sized {
 }
 
 impl Backend for Cpu {
-    const NAME: &'static str = "cpu";
+    const DEVICE: DeviceName = DeviceName::Cpu;
 
     fn create(seed: u64) -> Result<Self, String> {
         Ok(Cpu::seed_from_u64(seed))
@@ -77,7 +77,7 @@ impl Backend for Cpu {
 
 #[cfg(feature = "cuda")]
 impl Backend for Cuda {
-    const NAME: &'static str = "cuda";
+    const DEVICE: DeviceName = DeviceName::Cuda;
 
     /// GPU 0, checked before use: cudarc's `CudaDevice::new` unwraps the
     /// driver's initialisation and its device lookup, so those two are asked
@@ -167,5 +167,5 @@ pub(crate) use on_device;
 
 /// Whether `device` can be used here: `Err` says why not.
 pub fn check(device: DeviceName) -> Result<(), Error> {
-    on_device!(device, B => B::create(0).map(drop).map_err(|m| Error::device(B::NAME, m)))
+    on_device!(device, B => B::create(0).map(drop).map_err(|m| Error::device(B::DEVICE.as_str(), m)))
 }

@@ -202,20 +202,29 @@ fn train_job(
     let run = if config.train.device.is_cpu() {
         train()
     } else {
-        // dfdx's ops unwrap device errors (out of memory, a lost GPU): such a
-        // run is left unfinished, to be trained again, and the others go on.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(train)).map_err(|panic| {
-            holder::release(&job.dir);
+        // dfdx's ops unwrap device errors (out of memory, a lost GPU): the
+        // run is then left unfinished, to be trained again, and others go on.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(train)).unwrap_or_else(|panic| {
             let why = panic
                 .downcast_ref::<String>()
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
-            Error::device(
+            Err(Error::device(
                 config.train.device.as_str(),
-                format!("training failed on the device ({why}); the run is left unfinished and a rerun trains it again"),
-            )
-        })?
+                format!("training failed on the device ({why})"),
+            ))
+        })
+    };
+    let run = match run {
+        Ok(run) => run,
+        Err(e) => {
+            holder::release(&job.dir);
+            return Err(Error::Output {
+                path: job.dir.clone(),
+                message: format!("{e}; the run is left unfinished, and a rerun trains it again"),
+            });
+        }
     };
     let runs = [run];
     results::write_history(&job.dir.join("history.csv"), &runs)?;

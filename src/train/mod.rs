@@ -132,7 +132,7 @@ fn build_model<'c, B: Backend>(
     let tasks: Vec<&TaskConfig> = plan.tasks.iter().map(|&i| &config.tasks[i]).collect();
     // Dropout draws from the device's generator: seed it too.
     let dev = B::create(SplitMix64::derived(seed, "dropout").next_u64())
-        .map_err(|message| Error::device(B::NAME, message))?;
+        .map_err(|message| Error::device(B::DEVICE.as_str(), message))?;
     let heads: Vec<(&str, &[ResolvedLayer])> = plan
         .tasks
         .iter()
@@ -159,14 +159,15 @@ fn build_model<'c, B: Backend>(
 }
 
 /// Trains the model `plan` describes on `train.device` and evaluates it
-/// after every epoch.
+/// after every epoch. `Err` only when the device cannot be had: the run
+/// did not start (a model that stops early is an `Ok` with its failure).
 pub fn train_model(
     plan: &ModelPlan,
     config: &ExperimentConfig,
     shapes: &ShapeTable,
     data: &PreparedData,
     progress: ProgressMode,
-) -> ModelRun {
+) -> Result<ModelRun, Error> {
     on_device!(config.train.device, B => train_on::<B>(plan, config, shapes, data, progress))
 }
 
@@ -176,26 +177,20 @@ fn train_on<B: Backend>(
     shapes: &ShapeTable,
     data: &PreparedData,
     progress: ProgressMode,
-) -> ModelRun {
+) -> Result<ModelRun, Error> {
     let seed = config.experiment.seed;
+    let Model {
+        tasks,
+        mut network,
+        mut optimizer,
+        mut strategy,
+    } = build_model::<B>(plan, config, shapes)?;
     let mut run = ModelRun {
         model: plan.id.clone(),
         history: Vec::new(),
         selected_epoch: None,
         failure: None,
         trajectory: Vec::new(),
-    };
-    let Model {
-        tasks,
-        mut network,
-        mut optimizer,
-        mut strategy,
-    } = match build_model::<B>(plan, config, shapes) {
-        Ok(model) => model,
-        Err(e) => {
-            run.failure = Some(e);
-            return run;
-        }
     };
     let mut order_rng = SplitMix64::derived(seed, "batches");
     let batch = config.train.batch_size;
@@ -233,7 +228,7 @@ fn train_on<B: Backend>(
                             epoch,
                             step: step + 1,
                         });
-                        return run;
+                        return Ok(run);
                     }
                     let extras = strategy.extras();
                     if (global_step + 1).is_multiple_of(config.train.log_every) {
@@ -259,7 +254,7 @@ fn train_on<B: Backend>(
                         epoch,
                         step: step + 1,
                     });
-                    return run;
+                    return Ok(run);
                 }
             }
             bar.set_message(format!(
@@ -307,7 +302,7 @@ fn train_on<B: Backend>(
         tracing::debug!(model = %plan.id, epoch, val_loss, "epoch done");
     }
     bar.finish_and_clear();
-    run
+    Ok(run)
 }
 
 /// Seconds per training step of the model `plan` describes, for benchmarks:
@@ -426,7 +421,7 @@ fn train_step<B: Backend>(
         .map_err(|(k, value)| (tasks[k].name.clone(), value))?;
     optimizer
         .step(network, &mut step.trunk, &mut step.heads)
-        .unwrap_or_else(|e| panic!("{} update failed: {e:?}", B::NAME));
+        .unwrap_or_else(|e| panic!("{} update failed: {e:?}", B::DEVICE.as_str()));
     Ok(StepOut {
         losses: step.losses,
         weights: step.weights,
@@ -564,7 +559,7 @@ fn step_gradients<B: Backend>(
             };
             network
                 .add_cut_gradients(&cut, &mut grads, &weight_grad, &bias_grad)
-                .unwrap_or_else(|e| panic!("{} gradient copy failed: {e:?}", B::NAME));
+                .unwrap_or_else(|e| panic!("{} gradient copy failed: {e:?}", B::DEVICE.as_str()));
             (grads, Some(norms))
         }
     };
