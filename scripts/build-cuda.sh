@@ -45,7 +45,8 @@ done
 # 1. The toolkit (about 1.1 GB unpacked), once: `.complete` lists the
 #    wheels it holds, `.partial` marks an install that did not finish.
 if [[ "$(cat "$home/.complete" 2>/dev/null)" != "${wheels[*]}" ]]; then
-    if [[ -d "$home" && -n "$(ls -A "$home")" && ! -f "$home/.complete" && ! -f "$home/.partial" ]]; then
+    if [[ -e "$home" && ! -d "$home" ]] ||
+        [[ -d "$home" && -n "$(ls -A "$home")" && ! -f "$home/.complete" && ! -f "$home/.partial" ]]; then
         echo "error: BUILD_CUDA_HOME=$home is a folder this script did not make; give an empty or new one" >&2
         exit 1
     fi
@@ -53,7 +54,7 @@ if [[ "$(cat "$home/.complete" 2>/dev/null)" != "${wheels[*]}" ]]; then
     rm -rf "$home"
     mkdir -p "$home"
     touch "$home/.partial"
-    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+    PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check \
         --no-deps --target "$home" "${wheels[@]}"
     echo "${wheels[*]}" > "$home/.complete"
     rm "$home/.partial"
@@ -100,6 +101,8 @@ echo "building mtl-run with CUDA for compute capability $arch into target/cuda"
 (
     cd "$root"
     export CUDA_ROOT="$cuda"
+    # dfdx's build script reruns when this changes (not when nvidia-smi's answer does), and it wins.
+    export CUDA_COMPUTE_CAP="${arch/./}"
     export PATH="$fake_bin:$cuda/bin:$PATH"
     cargo build --release --locked --features cuda --target-dir "$root/target/cuda" --bin mtl-run
 )

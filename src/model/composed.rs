@@ -115,7 +115,13 @@ pub fn maxpool2d<D: Device<f32>, T: Tape<f32, D>>(x: Image<D, T>, g: PoolGeometr
     let windows: Matrix<D, T> = x.reshape_like(&(planes, g.h * g.w)).gather(idx);
     let (windows, tape) = windows.split_tape();
     let first = first_maximum(&windows, window);
-    (windows.put_tape(tape) * first)
+    // Each window's first maximum, and 0 elsewhere, chosen (not multiplied
+    // by the 0/1 mask: ±inf · 0 would be NaN); a NaN is kept where it was,
+    // as the CPU kernel lets it win, so it reaches the loss.
+    let rest = windows.ne(&windows).choose(windows.clone(), first.clone());
+    first
+        .gt(0.5)
+        .choose(windows.put_tape(tape), rest)
         .reshape_like(&(planes, hw_out, window))
         .sum::<(usize, usize), Axis<2>>()
         .reshape_like(&(batch, g.c, g.h_out, g.w_out))
@@ -295,6 +301,49 @@ mod tests {
                     &gc.get(&x).as_vec(),
                     &format!("pool {i}, {what}: dx"),
                 );
+            }
+        }
+    }
+
+    /// ±inf are values like any other (a window of −inf pools to −inf, not
+    /// NaN), and a NaN in a window is not hidden: as in the CPU kernel.
+    #[test]
+    fn pooling_keeps_infinities_and_nan() {
+        let dev = Cpu::default();
+        let (inf, nan) = (f32::INFINITY, f32::NAN);
+        let g = PoolGeometry {
+            c: 1,
+            h: 4,
+            w: 4,
+            size: 2,
+            stride: 2,
+            h_out: 2,
+            w_out: 2,
+        };
+        #[rustfmt::skip]
+        let plane = |last: f32| vec![
+            1.0, -inf, inf, inf,
+            0.5, 0.2, 0.0, 1.0,
+            -inf, -inf, last, 0.0,
+            -inf, -inf, 1.0, 2.0,
+        ];
+        let same = |a: f32, b: f32| a == b || (a.is_nan() && b.is_nan());
+        for last in [nan, 0.3] {
+            let x = dev.tensor_from_vec(plane(last), (1, 1, 4, 4));
+            let kernel = maxpool2d::maxpool2d(x.leaky_trace(), g);
+            let composed = maxpool2d(x.leaky_trace(), g);
+            let (k, c) = (kernel.as_vec(), composed.as_vec());
+            assert!(
+                k.iter().zip(&c).all(|(&a, &b)| same(a, b)),
+                "{k:?} vs {c:?}"
+            );
+            assert_eq!(k[..3], [1.0, inf, -inf]);
+            assert!(same(k[3], if last.is_nan() { nan } else { 2.0 }));
+            if !last.is_nan() {
+                let r = dev.tensor_from_vec(vec![1.0, 2.0, 3.0, 4.0], (1, 1, 2, 2));
+                let gk = (kernel * r.clone()).sum().backward();
+                let gc = (composed * r).sum().backward();
+                assert_eq!(gk.get(&x).as_vec(), gc.get(&x).as_vec());
             }
         }
     }

@@ -86,26 +86,36 @@ impl Backend for Cuda {
     /// another GPU architecture, or a driver too old for it, fails there.
     fn create(seed: u64) -> Result<Self, String> {
         use cudarc::driver::result;
-        let made = || -> Result<Cuda, CudaError> {
-            result::init()?;
-            result::device::get(0)?;
-            let dev = Cuda::try_build(0, seed)?;
-            let probe = dev.try_tensor_from_vec(vec![-1.0f32, 2.0], (2,))?;
-            let sum = probe.try_relu()?.try_sum()?.as_vec();
-            if sum != [2.0] {
-                return Err(CudaError::Cpu(CpuError::WrongNumElements));
-            }
-            Ok(dev)
-        };
-        made().map_err(|e| {
-            let why = match e {
-                CudaError::Cpu(CpuError::WrongNumElements) => {
-                    "a test kernel computed a wrong value".to_string()
-                }
-                e => format!("{e:?}"),
+        let made = || -> Result<Cuda, String> {
+            let why = |e: &dyn std::fmt::Debug| format!("{e:?}");
+            result::init().map_err(|e| why(&e))?;
+            result::device::get(0).map_err(|e| why(&e))?;
+            let dev = Cuda::try_build(0, seed).map_err(|e| why(&e))?;
+            let probe = || -> Result<Vec<f32>, CudaError> {
+                let sum = dev
+                    .try_tensor_from_vec(vec![-1.0f32, 2.0], (2,))?
+                    .try_relu()?
+                    .try_sum()?;
+                // A failed launch shows here, as an error; `as_vec` would panic on it.
+                dev.try_synchronize()?;
+                Ok(sum.as_vec())
             };
-            format!("no usable CUDA GPU ({why}); `--device cpu` trains on the CPU")
-        })
+            match probe().map_err(|e| why(&e))? {
+                sum if sum == [2.0] => Ok(dev),
+                sum => Err(format!("a test kernel computed {sum:?}, not [2.0]")),
+            }
+        };
+        // What cudarc still unwraps after those checks (making the context
+        // current, binding cuBLAS) is caught too, so a run never dies here.
+        std::panic::catch_unwind(made)
+            .unwrap_or_else(|panic| {
+                Err(panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default())
+            })
+            .map_err(|why| format!("no usable CUDA GPU ({why}); `--device cpu` trains on the CPU"))
     }
 
     /// Through the host: one copy down, the sum, one copy up. Only the

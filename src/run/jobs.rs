@@ -202,8 +202,11 @@ fn train_job(
     let run = if config.train.device.is_cpu() {
         train()
     } else {
-        // dfdx's ops unwrap device errors (out of memory, a lost GPU): the
-        // run is then left unfinished, to be trained again, and others go on.
+        // dfdx's ops unwrap device errors: after one that leaves the device
+        // usable (out of memory) the run is left unfinished, to be trained
+        // again, and the others go on. After a sticky one (a lost GPU) cudarc
+        // panics again while cleaning up and the process aborts; the folder
+        // has no metrics.csv either way, so a rerun trains the run again.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(train)).unwrap_or_else(|panic| {
             let why = panic
                 .downcast_ref::<String>()
