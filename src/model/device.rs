@@ -108,13 +108,7 @@ impl Backend for Cuda {
         // What cudarc still unwraps after those checks (making the context
         // current, binding cuBLAS) is caught too, so a run never dies here.
         std::panic::catch_unwind(made)
-            .unwrap_or_else(|panic| {
-                Err(panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default())
-            })
+            .unwrap_or_else(|panic| Err(crate::error::panic_message(&*panic)))
             .map_err(|why| format!("no usable CUDA GPU ({why}); `--device cpu` trains on the CPU"))
     }
 

@@ -208,11 +208,7 @@ fn train_job(
         // panics again while cleaning up and the process aborts; the folder
         // has no metrics.csv either way, so a rerun trains the run again.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(train)).unwrap_or_else(|panic| {
-            let why = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
+            let why = crate::error::panic_message(&*panic);
             Err(Error::device(
                 config.train.device.as_str(),
                 format!("training failed on the device ({why})"),
